@@ -1,0 +1,126 @@
+//! The core's error type. Every variant has a stable code that the binding
+//! carries to JS (`err.code`), so callers can branch without parsing messages.
+
+use std::fmt;
+
+/// What went wrong, as a stable category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A setting or argument is invalid; the message names it and says what to fix.
+    InvalidSettings,
+    /// The microsandbox runtime (`msb` + libkrunfw) cannot be found or is the wrong version.
+    RuntimeMissing,
+    /// Hardware virtualization (KVM / Hypervisor.framework) is not usable on this host.
+    KvmUnavailable,
+    /// The image is not in the local cache, cannot be pulled, or the path does not exist.
+    ImageNotFound,
+    /// No sandbox exists for the given session id.
+    SessionNotFound,
+    /// A sandbox with this name already exists and `replace` was not set.
+    SessionExists,
+    /// The session was stopped or destroyed; start a new one or resume it.
+    SessionStopped,
+    /// No free host port could be leased.
+    PortUnavailable,
+    /// The guest port is not exposed by this session.
+    PortNotExposed,
+    /// The operation needs a capability this session does not have.
+    Unsupported,
+    /// A file operation failed inside the guest (directory, permission, ...).
+    FileSystem,
+    /// The command could not be started in the guest.
+    ExecFailed,
+    /// The microVM failed to boot.
+    BootFailed,
+    /// Anything else: a bug or an unexpected runtime failure.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The stable string form, used as `err.code` in JS.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidSettings => "ERR_MICROSANDBOX_INVALID_SETTINGS",
+            Self::RuntimeMissing => "ERR_MICROSANDBOX_RUNTIME_MISSING",
+            Self::KvmUnavailable => "ERR_MICROSANDBOX_KVM_UNAVAILABLE",
+            Self::ImageNotFound => "ERR_MICROSANDBOX_IMAGE_NOT_FOUND",
+            Self::SessionNotFound => "ERR_MICROSANDBOX_SESSION_NOT_FOUND",
+            Self::SessionExists => "ERR_MICROSANDBOX_SESSION_EXISTS",
+            Self::SessionStopped => "ERR_MICROSANDBOX_SESSION_STOPPED",
+            Self::PortUnavailable => "ERR_MICROSANDBOX_PORT_UNAVAILABLE",
+            Self::PortNotExposed => "ERR_MICROSANDBOX_PORT_NOT_EXPOSED",
+            Self::Unsupported => "ERR_MICROSANDBOX_UNSUPPORTED",
+            Self::FileSystem => "ERR_MICROSANDBOX_FS",
+            Self::ExecFailed => "ERR_MICROSANDBOX_EXEC_FAILED",
+            Self::BootFailed => "ERR_MICROSANDBOX_BOOT_FAILED",
+            Self::Internal => "ERR_MICROSANDBOX_INTERNAL",
+        }
+    }
+}
+
+/// An error from the core: a code plus a message written for the person who must fix it.
+/// Messages never contain env values or tokens.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidSettings, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+
+    pub fn stopped(name: &str) -> Self {
+        Self::new(
+            ErrorCode::SessionStopped,
+            format!("sandbox session '{name}' is stopped; resume it with resumeSession() or create a new one"),
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Self::internal(format!("I/O error: {err}"))
+    }
+}
+
+impl From<microsandbox::MicrosandboxError> for Error {
+    fn from(err: microsandbox::MicrosandboxError) -> Self {
+        use microsandbox::MicrosandboxError as E;
+        let code = match &err {
+            E::RuntimeNotInstalled(_) | E::RuntimeIncomplete { .. } | E::LibkrunfwNotFound(_) => {
+                ErrorCode::RuntimeMissing
+            }
+            E::SandboxNotFound(_) => ErrorCode::SessionNotFound,
+            E::SandboxAlreadyExists(_) => ErrorCode::SessionExists,
+            E::SandboxNotRunning(_) => ErrorCode::SessionStopped,
+            E::ImageNotFound(_) | E::Image(_) => ErrorCode::ImageNotFound,
+            E::InvalidConfig(_) => ErrorCode::InvalidSettings,
+            E::Unsupported { .. } => ErrorCode::Unsupported,
+            E::SandboxFsOps(_) => ErrorCode::FileSystem,
+            E::ExecFailed(_) => ErrorCode::ExecFailed,
+            E::BootStart { .. } => ErrorCode::BootFailed,
+            _ => ErrorCode::Internal,
+        };
+        Self::new(code, err.to_string())
+    }
+}

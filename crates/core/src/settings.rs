@@ -1,0 +1,352 @@
+//! Provider settings: parsed and validated synchronously, before any I/O, so a
+//! typo fails at `createMicrosandbox()` with a message naming the field.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::policy::NetworkPolicySetting;
+
+/// Transport of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    Tcp,
+    Udp,
+}
+
+/// One `ports` entry: a guest port published on the host. `host` is the first
+/// choice of host port; another free one is leased when it is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSetting {
+    pub host: u16,
+    pub guest: u16,
+    pub bind: IpAddr,
+    pub protocol: PortProtocol,
+}
+
+/// Settings of a provider that creates and owns its microVMs.
+#[derive(Debug, Clone)]
+pub struct CreateSettings {
+    pub image: String,
+    pub cpus: Option<u8>,
+    pub memory_mib: Option<u32>,
+    pub workdir: Option<String>,
+    pub ports: Vec<PortSetting>,
+    pub env: BTreeMap<String, String>,
+    pub network_policy: Option<NetworkPolicySetting>,
+    pub name: Option<String>,
+    pub public_hostname: Option<String>,
+    pub replace: bool,
+    pub bootstrap_pre_commands: Vec<String>,
+}
+
+/// Settings of a provider that attaches to a sandbox the caller owns.
+#[derive(Debug, Clone)]
+pub struct WrapSettings {
+    /// Name of the caller's microsandbox sandbox.
+    pub sandbox: String,
+    /// Guest ports already published by that sandbox that sessions may lease.
+    pub bridge_ports: Vec<u16>,
+    pub public_hostname: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Settings {
+    Create(CreateSettings),
+    Wrap(WrapSettings),
+}
+
+const CREATE_KEYS: &[&str] = &[
+    "image",
+    "cpus",
+    "memory",
+    "workdir",
+    "ports",
+    "env",
+    "networkPolicy",
+    "name",
+    "publicHostname",
+    "replace",
+    "bootstrapPreCommands",
+];
+const WRAP_KEYS: &[&str] = &["sandbox", "bridgePorts", "publicHostname"];
+
+impl Settings {
+    /// Parses the settings object given to `createMicrosandbox()`.
+    pub fn parse(value: &Value) -> Result<Self> {
+        let obj = value.as_object().ok_or_else(|| {
+            Error::invalid("createMicrosandbox() expects a settings object, e.g. { image: 'node:22-bookworm-slim' }")
+        })?;
+        let wrap = obj.contains_key("sandbox");
+        for key in obj.keys() {
+            let known_here = if wrap { WRAP_KEYS } else { CREATE_KEYS };
+            if known_here.contains(&key.as_str()) {
+                continue;
+            }
+            if wrap && CREATE_KEYS.contains(&key.as_str()) {
+                return Err(Error::invalid(format!(
+                    "`{key}` cannot be combined with `sandbox`: a wrapped sandbox is configured by its owner. \
+                     Use either create settings (image, cpus, ...) or wrap settings (sandbox, bridgePorts, publicHostname)"
+                )));
+            }
+            if !wrap && key == "bridgePorts" {
+                return Err(Error::invalid(
+                    "`bridgePorts` only applies with `sandbox` (wrap mode); in create mode use `ports`",
+                ));
+            }
+            return Err(Error::invalid(format!(
+                "unknown setting `{key}`; expected one of: {}",
+                known_here.join(", ")
+            )));
+        }
+        if wrap { parse_wrap(obj).map(Self::Wrap) } else { parse_create(obj).map(Self::Create) }
+    }
+}
+
+fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
+    let image = opt_string(obj, "image")?.ok_or_else(|| {
+        Error::invalid(
+            "`image` is required: an OCI reference in the local cache (e.g. 'node:22-bookworm-slim'), \
+             a docker-save/OCI tarball path, or a rootfs directory path",
+        )
+    })?;
+    if image.trim().is_empty() {
+        return Err(Error::invalid("`image` must not be empty"));
+    }
+    let cpus = match obj.get("cpus") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(int_in(v, "cpus", 1, u8::MAX as i64, "an integer number of vCPUs >= 1")? as u8),
+    };
+    let memory_mib = match obj.get("memory") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(int_in(v, "memory", 64, u32::MAX as i64, "an integer number of MiB >= 64")? as u32),
+    };
+    let workdir = opt_string(obj, "workdir")?;
+    if let Some(dir) = &workdir {
+        if !dir.starts_with('/') || dir.contains('\0') {
+            return Err(Error::invalid(format!("`workdir` must be an absolute guest path such as '/workspace' (got {dir:?})")));
+        }
+    }
+    let ports = parse_ports(obj.get("ports"))?;
+    let env = parse_env(obj.get("env"))?;
+    let network_policy = match obj.get("networkPolicy") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(NetworkPolicySetting::parse(v)?),
+    };
+    let name = opt_string(obj, "name")?;
+    if let Some(name) = &name {
+        microsandbox::validate_sandbox_name(name)
+            .map_err(|e| Error::invalid(format!("`name`: {e}")))?;
+    }
+    let public_hostname = parse_hostname(obj)?;
+    let replace = match obj.get("replace") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(Error::invalid("`replace` must be a boolean")),
+    };
+    let bootstrap_pre_commands = match obj.get("bootstrapPreCommands") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    Error::invalid(format!("`bootstrapPreCommands[{i}]` must be a shell command string"))
+                })
+            })
+            .collect::<Result<_>>()?,
+        Some(_) => return Err(Error::invalid("`bootstrapPreCommands` must be an array of shell command strings")),
+    };
+    Ok(CreateSettings {
+        image,
+        cpus,
+        memory_mib,
+        workdir,
+        ports,
+        env,
+        network_policy,
+        name,
+        public_hostname,
+        replace,
+        bootstrap_pre_commands,
+    })
+}
+
+fn parse_wrap(obj: &Map<String, Value>) -> Result<WrapSettings> {
+    let sandbox = opt_string(obj, "sandbox")?
+        .ok_or_else(|| Error::invalid("`sandbox` must be a microsandbox Sandbox object or a sandbox name"))?;
+    microsandbox::validate_sandbox_name(&sandbox).map_err(|e| Error::invalid(format!("`sandbox`: {e}")))?;
+    let bridge_ports = match obj.get("bridgePorts") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => {
+            let mut ports = Vec::new();
+            for (i, v) in items.iter().enumerate() {
+                let p = int_in(v, &format!("bridgePorts[{i}]"), 1, 65535, "a guest port number in 1..65535")? as u16;
+                if ports.contains(&p) {
+                    return Err(Error::invalid(format!("`bridgePorts` lists guest port {p} twice")));
+                }
+                ports.push(p);
+            }
+            ports
+        }
+        Some(_) => return Err(Error::invalid("`bridgePorts` must be an array of guest port numbers")),
+    };
+    Ok(WrapSettings { sandbox, bridge_ports, public_hostname: parse_hostname(obj)? })
+}
+
+fn parse_ports(value: Option<&Value>) -> Result<Vec<PortSetting>> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(Error::invalid("`ports` must be an array like [{ host: 4000, guest: 4000 }]")),
+    };
+    let mut ports: Vec<PortSetting> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("ports[{i}]");
+        let obj = item
+            .as_object()
+            .ok_or_else(|| Error::invalid(format!("`{field}` must be an object like {{ host: 4000, guest: 4000 }}")))?;
+        if let Some(key) = obj.keys().find(|k| !["host", "guest", "bind", "protocol"].contains(&k.as_str())) {
+            return Err(Error::invalid(format!("unknown key `{field}.{key}`; expected host, guest, bind, protocol")));
+        }
+        let port_of = |key: &str| -> Result<u16> {
+            let v = obj
+                .get(key)
+                .ok_or_else(|| Error::invalid(format!("`{field}.{key}` is required (a port number in 1..65535)")))?;
+            Ok(int_in(v, &format!("{field}.{key}"), 1, 65535, "a port number in 1..65535")? as u16)
+        };
+        let host = port_of("host")?;
+        let guest = port_of("guest")?;
+        let bind = match obj.get("bind") {
+            None | Some(Value::Null) => IpAddr::from([127, 0, 0, 1]),
+            Some(Value::String(s)) => s
+                .parse()
+                .map_err(|_| Error::invalid(format!("`{field}.bind` must be an IP address such as '127.0.0.1' (got {s:?})")))?,
+            Some(_) => return Err(Error::invalid(format!("`{field}.bind` must be an IP address string"))),
+        };
+        let protocol = match obj.get("protocol") {
+            None | Some(Value::Null) => PortProtocol::Tcp,
+            Some(Value::String(s)) if s == "tcp" => PortProtocol::Tcp,
+            Some(Value::String(s)) if s == "udp" => PortProtocol::Udp,
+            Some(_) => return Err(Error::invalid(format!("`{field}.protocol` must be 'tcp' or 'udp'"))),
+        };
+        if let Some(prev) = ports.iter().find(|p| p.host == host && p.protocol == protocol) {
+            return Err(Error::invalid(format!(
+                "`ports` uses host port {host} twice (guest {} and guest {guest}); give each entry its own host port",
+                prev.guest
+            )));
+        }
+        if ports.iter().any(|p| p.guest == guest && p.protocol == protocol) {
+            return Err(Error::invalid(format!("`ports` publishes guest port {guest} twice")));
+        }
+        ports.push(PortSetting { host, guest, bind, protocol });
+    }
+    Ok(ports)
+}
+
+fn parse_env(value: Option<&Value>) -> Result<BTreeMap<String, String>> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(Error::invalid("`env` must be an object of string values, e.g. { NODE_ENV: 'test' }")),
+    };
+    let mut env = BTreeMap::new();
+    for (key, v) in obj {
+        if key.is_empty() || key.contains('=') || key.contains('\0') {
+            return Err(Error::invalid(format!("`env` key {key:?} is not a valid variable name")));
+        }
+        if key.starts_with("MSB_") {
+            return Err(Error::invalid(format!("`env.{key}`: names starting with MSB_ are reserved by microsandbox")));
+        }
+        // Only the key is named: values may be secrets.
+        let v = v
+            .as_str()
+            .ok_or_else(|| Error::invalid(format!("`env.{key}` must be a string")))?;
+        if v.contains('\0') {
+            return Err(Error::invalid(format!("`env.{key}` must not contain NUL characters")));
+        }
+        env.insert(key.clone(), v.to_owned());
+    }
+    Ok(env)
+}
+
+fn parse_hostname(obj: &Map<String, Value>) -> Result<Option<String>> {
+    let host = opt_string(obj, "publicHostname")?;
+    if let Some(h) = &host {
+        let ok = !h.is_empty() && !h.contains(['/', '?', '#', '@', ' ']) && !h.contains("://");
+        if !ok {
+            return Err(Error::invalid(format!(
+                "`publicHostname` must be a bare host name or IP such as 'sandbox.example.com' (got {h:?})"
+            )));
+        }
+    }
+    Ok(host)
+}
+
+fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::invalid(format!("`{key}` must be a string"))),
+    }
+}
+
+fn int_in(v: &Value, field: &str, min: i64, max: i64, what: &str) -> Result<i64> {
+    let n = v.as_f64().ok_or_else(|| Error::invalid(format!("`{field}` must be {what} (got {v})")))?;
+    if n.fract() != 0.0 || n < min as f64 || n > max as f64 {
+        return Err(Error::invalid(format!("`{field}` must be {what} (got {v})")));
+    }
+    Ok(n as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: Value) -> String {
+        Settings::parse(&v).unwrap_err().message
+    }
+
+    #[test]
+    fn create_settings_parse_with_defaults() {
+        let Settings::Create(s) = Settings::parse(&json!({
+            "image": "node:22", "cpus": 2, "memory": 1024,
+            "ports": [{ "host": 4000, "guest": 4000 }], "env": { "A": "1" }
+        })).unwrap() else { panic!("expected create mode") };
+        assert_eq!(s.cpus, Some(2));
+        assert_eq!(s.memory_mib, Some(1024));
+        assert_eq!(s.ports[0].bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(s.ports[0].protocol, PortProtocol::Tcp);
+        assert_eq!(s.env["A"], "1");
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        assert!(err(json!({ "image": "x", "cpus": 0 })).contains("`cpus`"));
+        assert!(err(json!({ "image": "x", "memory": 512.5 })).contains("`memory`"));
+        assert!(err(json!({ "image": "x", "ports": [{ "host": 70000, "guest": 1 }] })).contains("`ports[0].host`"));
+        assert!(err(json!({ "image": "x", "ports": [{ "host": 1, "guest": 1 }, { "host": 1, "guest": 2 }] }))
+            .contains("host port 1 twice"));
+        assert!(err(json!({ "image": "x", "imgae": "y" })).contains("unknown setting `imgae`"));
+        assert!(err(json!({ "sandbox": "sb", "image": "x" })).contains("`image` cannot be combined with `sandbox`"));
+        assert!(err(json!({ "cpus": 1 })).contains("`image` is required"));
+    }
+
+    #[test]
+    fn env_errors_never_echo_values() {
+        let msg = err(json!({ "image": "x", "env": { "TOKEN": 42 } }));
+        assert!(msg.contains("`env.TOKEN`") && !msg.contains("42"));
+    }
+
+    #[test]
+    fn wrap_settings_parse() {
+        let Settings::Wrap(w) = Settings::parse(&json!({ "sandbox": "mine", "bridgePorts": [4000, 4001] })).unwrap()
+        else { panic!("expected wrap mode") };
+        assert_eq!(w.sandbox, "mine");
+        assert_eq!(w.bridge_ports, vec![4000, 4001]);
+    }
+}
