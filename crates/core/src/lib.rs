@@ -1,8 +1,20 @@
 //! Core of ai-sdk-microsandbox: microVM lifecycle, host-port leasing and
 //! snapshots on top of the microsandbox SDK. Knows nothing of napi or JS.
 
+pub mod cache;
 pub mod error;
+pub mod files;
+mod guest;
+pub mod image;
+pub mod lifecycle;
+pub mod naming;
 pub mod policy;
+pub mod ports;
+pub mod process;
+pub mod runtime;
 pub mod settings;
 
 pub use error::{Error, ErrorCode, Result};
+pub use lifecycle::{Ownership, Provider, Session};
+pub use process::Process;
+pub use settings::Settings;

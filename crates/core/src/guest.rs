@@ -1,0 +1,75 @@
+//! What a session needs to know about its guest, read from the guest itself:
+//! the working directory (exactly what `pwd` prints there), the shell, and
+//! the default environment every command gets.
+
+use std::collections::BTreeMap;
+
+use microsandbox::Sandbox;
+
+use crate::error::{Error, ErrorCode, Result};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Debug, Clone)]
+pub struct GuestInfo {
+    pub working_directory: String,
+    /// `bash` when the image has it (commands may use bash syntax), else `/bin/sh`.
+    pub shell: String,
+    /// Merged under every command's own env: PATH, HOME, LANG, IS_SANDBOX and the settings' env.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Prints NUL-separated: physical working directory, HOME, PATH, LANG, uid, bash path.
+/// `$W` is the configured workdir, created if missing; without one, the image's
+/// working directory (where the probe starts) is used unless it is `/`, then `$HOME`.
+const PROBE_SCRIPT: &str = r#"
+if [ -n "$W" ]; then d=$W; else d=$(pwd -P); [ "$d" != / ] || d=${HOME:-/root}; fi
+mkdir -p "$d" && cd -P "$d" || exit 3
+u=$(id -u 2>/dev/null || echo 0)
+printf '%s\0%s\0%s\0%s\0%s\0%s\0' "$(pwd -P)" "$HOME" "$PATH" "$LANG" "$u" "$(command -v bash 2>/dev/null)"
+"#;
+
+pub async fn probe(
+    sandbox: &Sandbox,
+    workdir: Option<&str>,
+    settings_env: &BTreeMap<String, String>,
+) -> Result<GuestInfo> {
+    let output = sandbox
+        .exec_with("/bin/sh", |o| {
+            o.args(["-c", PROBE_SCRIPT])
+                .env("W", workdir.unwrap_or(""))
+                .stdin_null()
+        })
+        .await
+        .map_err(|e| Error::new(ErrorCode::ExecFailed, format!("cannot run /bin/sh in the guest (does the image have one?): {e}")))?;
+    if output.status().code != 0 {
+        return Err(Error::new(
+            ErrorCode::InvalidSettings,
+            format!(
+                "cannot use working directory {:?} in the guest: {}",
+                workdir.unwrap_or("(image default)"),
+                String::from_utf8_lossy(output.stderr_bytes()).trim()
+            ),
+        ));
+    }
+    let stdout = output.stdout_bytes();
+    let fields: Vec<String> = stdout.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    if fields.len() < 6 {
+        return Err(Error::internal("unexpected output from the guest environment probe"));
+    }
+    let [wd, home, path, lang, uid, bash] = <[String; 6]>::try_from(fields[..6].to_vec()).expect("six fields");
+    let mut env = BTreeMap::new();
+    env.insert("PATH".to_owned(), if path.is_empty() { DEFAULT_PATH.to_owned() } else { path });
+    env.insert("HOME".to_owned(), if home.is_empty() { "/root".to_owned() } else { home });
+    env.insert("LANG".to_owned(), if lang.is_empty() { "C.UTF-8".to_owned() } else { lang });
+    // Claude Code refuses bypass-permissions mode as root unless it is told it runs in a sandbox.
+    if uid == "0" {
+        env.insert("IS_SANDBOX".to_owned(), "1".to_owned());
+    }
+    env.extend(settings_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(GuestInfo {
+        working_directory: wd,
+        shell: if bash.is_empty() { "/bin/sh".to_owned() } else { bash },
+        env,
+    })
+}

@@ -1,0 +1,92 @@
+//! The `image` setting: an OCI reference (from the local cache, pulled when
+//! missing and a registry is reachable), a docker-save / OCI-layout tarball
+//! (loaded once, tagged by content hash), or a rootfs directory / disk image.
+
+use std::path::{Path, PathBuf};
+
+use microsandbox::Image;
+
+use crate::error::{Error, ErrorCode, Result};
+
+#[derive(Debug, Clone)]
+pub enum ImageSource {
+    /// An OCI reference, usable for snapshots.
+    Reference(String),
+    /// A rootfs directory or a disk image (`.qcow2`, `.raw`, `.vmdk`).
+    Path(PathBuf),
+}
+
+impl ImageSource {
+    pub fn apply(&self, builder: microsandbox::sandbox::SandboxBuilder) -> microsandbox::sandbox::SandboxBuilder {
+        match self {
+            Self::Reference(r) => builder.image(r.as_str()),
+            Self::Path(p) => builder.image(p.clone()),
+        }
+    }
+}
+
+fn looks_like_path(image: &str) -> bool {
+    image.starts_with('/') || image.starts_with("./") || image.starts_with("../") || image.starts_with('~')
+}
+
+fn is_archive(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".oci")
+}
+
+pub async fn resolve(image: &str) -> Result<ImageSource> {
+    if !looks_like_path(image) {
+        return Ok(ImageSource::Reference(image.to_owned()));
+    }
+    let path = PathBuf::from(image);
+    let meta = std::fs::metadata(&path).map_err(|e| {
+        Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}"))
+    })?;
+    if meta.is_file() && is_archive(&path) {
+        return load_archive(&path).await.map(ImageSource::Reference);
+    }
+    Ok(ImageSource::Path(path))
+}
+
+/// Loads a tarball into the image cache under a tag derived from its content,
+/// so the same file is loaded once however many processes use it.
+async fn load_archive(path: &Path) -> Result<String> {
+    let owned = path.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(std::fs::File::open(&owned)?)?;
+        Ok(hasher.finalize().to_hex()[..16].to_owned())
+    })
+    .await
+    .map_err(|e| Error::internal(format!("hashing the image archive panicked: {e}")))??;
+    let stem: String = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("image")
+        .split('.')
+        .next()
+        .unwrap_or("image")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let tag = format!("localhost/ai-sdk-microsandbox/{stem}:{hash}");
+    if Image::get(&tag).await.is_ok() {
+        return Ok(tag);
+    }
+    Image::load(path, vec![tag.clone()]).await.map_err(|e| {
+        Error::new(ErrorCode::ImageNotFound, format!("cannot load image archive {}: {e}", path.display()))
+    })?;
+    Ok(tag)
+}
+
+/// Rewords a failed pull of a reference that is not cached locally.
+pub fn missing_reference(reference: &str, err: &microsandbox::MicrosandboxError) -> Error {
+    Error::new(
+        ErrorCode::ImageNotFound,
+        format!(
+            "image '{reference}' is not in the local image cache and could not be pulled ({err}). \
+             Pull it where a registry is reachable, load it with `msb image load <tarball>`, \
+             or set `image` to a docker-save/OCI tarball path"
+        ),
+    )
+}

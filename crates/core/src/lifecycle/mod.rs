@@ -1,0 +1,9 @@
+//! MicroVM lifecycle: the provider creates or resumes sessions; a session owns
+//! (or borrows) one sandbox and runs commands and file operations in it.
+
+mod provider;
+mod record;
+mod session;
+
+pub use provider::Provider;
+pub use session::{Ownership, Session};

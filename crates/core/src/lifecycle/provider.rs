@@ -1,0 +1,265 @@
+//! Creates and resumes sessions, in create mode (we own the microVMs) or wrap
+//! mode (the caller owns one sandbox and we attach to it).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use microsandbox::{MicrosandboxError, Sandbox};
+
+use super::record::SessionRecord;
+use super::session::{Ownership, Session, remove_sandbox};
+use crate::error::{Error, ErrorCode, Result};
+use crate::image::{self, ImageSource};
+use crate::naming::{self, OWNER_LABEL};
+use crate::ports::{LeasedPort, PortLeases};
+use crate::settings::{CreateSettings, PortProtocol, Settings, WrapSettings};
+use crate::{guest, runtime};
+
+pub struct Provider {
+    settings: Settings,
+    cache_root: PathBuf,
+}
+
+impl Provider {
+    pub fn new(settings: Settings) -> Self {
+        Self { settings, cache_root: crate::cache::root() }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// A new session. With a `session_id` the microVM is named after it,
+    /// outlives this process and can be resumed; without one it is removed on
+    /// stop and stops with this process.
+    pub async fn create_session(&self, session_id: Option<&str>) -> Result<Session> {
+        match &self.settings {
+            Settings::Create(s) => self.create(s, session_id).await,
+            Settings::Wrap(w) => self.attach(w).await,
+        }
+    }
+
+    /// Reattaches to a running session, or restarts a stopped one, by `session_id`.
+    pub async fn resume_session(&self, session_id: &str) -> Result<Session> {
+        let settings = match &self.settings {
+            Settings::Create(s) => s,
+            Settings::Wrap(w) => return self.attach(w).await,
+        };
+        let name = self.session_name(settings, session_id);
+        let not_found = || {
+            Error::new(
+                ErrorCode::SessionNotFound,
+                format!("no sandbox session with id '{session_id}' exists (it was never created here, or was destroyed)"),
+            )
+        };
+        let record = SessionRecord::load(&self.cache_root, &name).ok_or_else(not_found)?;
+        runtime::preflight().await?;
+        let handle = match Sandbox::get(&name).await {
+            Ok(handle) => handle,
+            Err(MicrosandboxError::SandboxNotFound(_)) => return Err(not_found()),
+            Err(e) => return Err(e.into()),
+        };
+        let sandbox = match handle.connect_or_start_detached().await {
+            Ok(sandbox) => sandbox,
+            Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(&name, err).await),
+            Err(e) => return Err(e.into()),
+        };
+        let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.env).await?;
+        Ok(Session::new(
+            sandbox,
+            guest,
+            record.ports,
+            record.public_hostname,
+            Ownership::Resumable,
+            self.cache_root.clone(),
+        ))
+    }
+
+    fn session_name(&self, settings: &CreateSettings, session_id: &str) -> String {
+        let name = naming::session_name(session_id);
+        match &settings.name {
+            // An explicit `name` replaces the generic prefix, so `msb ls` shows whose sandboxes these are.
+            Some(prefix) => {
+                let mut custom = format!("{prefix}-{}", &name["aisdk-".len()..]);
+                custom.truncate(microsandbox::MAX_SANDBOX_NAME_BYTES);
+                custom
+            }
+            None => name,
+        }
+    }
+
+    async fn create(&self, settings: &CreateSettings, session_id: Option<&str>) -> Result<Session> {
+        runtime::preflight().await?;
+        let source = image::resolve(&settings.image).await?;
+        let (name, ownership) = match session_id {
+            Some(id) => (self.session_name(settings, id), Ownership::Resumable),
+            None => (naming::anonymous_name(), Ownership::Ephemeral),
+        };
+        if ownership == Ownership::Resumable {
+            self.clear_existing(&name, session_id.unwrap_or_default(), settings.replace).await?;
+        }
+        let live = live_sandbox_names().await?;
+        let ports = PortLeases::new(&self.cache_root).acquire(&name, &settings.ports, &|owner| live.contains(owner))?;
+        match self.boot(settings, &source, &name, ownership, &ports).await {
+            Ok(session) => Ok(session),
+            Err(err) => {
+                // A failed boot leaves a stopped row and our leases behind: clean both.
+                let _ = remove_sandbox(&name).await;
+                let _ = PortLeases::new(&self.cache_root).release(&name, &ports);
+                SessionRecord::remove(&self.cache_root, &name);
+                Err(err)
+            }
+        }
+    }
+
+    /// A sandbox already carries this session's name: a retry after a failed
+    /// create, or a second create of the same id. Replaced only when asked.
+    async fn clear_existing(&self, name: &str, session_id: &str, replace: bool) -> Result<()> {
+        let exists = match Sandbox::get(name).await {
+            Ok(_) => true,
+            Err(MicrosandboxError::SandboxNotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if !exists {
+            SessionRecord::remove(&self.cache_root, name);
+            return Ok(());
+        }
+        if !replace {
+            return Err(Error::new(
+                ErrorCode::SessionExists,
+                format!(
+                    "a sandbox session with id '{session_id}' already exists; resume it with resumeSession(), \
+                     destroy it first, or set `replace: true` to recreate it"
+                ),
+            ));
+        }
+        let old_ports = SessionRecord::load(&self.cache_root, name).map(|r| r.ports).unwrap_or_default();
+        remove_sandbox(name).await?;
+        PortLeases::new(&self.cache_root).release(name, &old_ports)?;
+        SessionRecord::remove(&self.cache_root, name);
+        Ok(())
+    }
+
+    async fn boot(
+        &self,
+        settings: &CreateSettings,
+        source: &ImageSource,
+        name: &str,
+        ownership: Ownership,
+        ports: &[LeasedPort],
+    ) -> Result<Session> {
+        let mut builder = source
+            .apply(Sandbox::builder(name))
+            .label(OWNER_LABEL, "1")
+            .envs(settings.env.clone())
+            // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
+            .detached(ownership == Ownership::Resumable);
+        if let Some(cpus) = settings.cpus {
+            builder = builder.cpus(cpus);
+        }
+        if let Some(mib) = settings.memory_mib {
+            builder = builder.memory(mib);
+        }
+        for port in ports {
+            builder = match port.protocol {
+                PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),
+                PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
+            };
+        }
+        if let Some(policy) = &settings.network_policy {
+            let policy = policy.to_microsandbox()?;
+            builder = builder.network(|n| n.policy(policy));
+        }
+        let sandbox = match builder.create().await {
+            Ok(sandbox) => sandbox,
+            Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(name, err).await),
+            Err(err @ (MicrosandboxError::Image(_) | MicrosandboxError::ImageNotFound(_))) => {
+                return Err(image::missing_reference(&settings.image, &err));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let guest = guest::probe(&sandbox, settings.workdir.as_deref(), &settings.env).await?;
+        if ownership == Ownership::Resumable {
+            SessionRecord {
+                name: name.to_owned(),
+                working_directory: guest.working_directory.clone(),
+                ports: ports.to_vec(),
+                public_hostname: settings.public_hostname.clone(),
+            }
+            .save(&self.cache_root)?;
+        }
+        Ok(Session::new(
+            sandbox,
+            guest,
+            ports.to_vec(),
+            settings.public_hostname.clone(),
+            ownership,
+            self.cache_root.clone(),
+        ))
+    }
+
+    /// Wrap mode: attach to the caller's running sandbox. Never creates,
+    /// starts, stops or removes it.
+    async fn attach(&self, settings: &WrapSettings) -> Result<Session> {
+        let handle = match Sandbox::get(&settings.sandbox).await {
+            Ok(handle) => handle,
+            Err(MicrosandboxError::SandboxNotFound(_)) => {
+                return Err(Error::new(
+                    ErrorCode::SessionNotFound,
+                    format!("the wrapped sandbox '{}' does not exist", settings.sandbox),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let published = handle.config().map(|c| c.spec.network.ports).unwrap_or_default();
+        let mut ports = Vec::new();
+        for guest_port in &settings.bridge_ports {
+            let spec = published.iter().find(|p| p.guest_port == *guest_port).ok_or_else(|| {
+                Error::invalid(format!(
+                    "`bridgePorts` lists guest port {guest_port}, but sandbox '{}' does not publish it",
+                    settings.sandbox
+                ))
+            })?;
+            ports.push(LeasedPort {
+                guest: spec.guest_port,
+                host: spec.host_port,
+                bind: spec.host_bind.parse().unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+                protocol: PortProtocol::Tcp,
+            });
+        }
+        let sandbox = handle.connect().await.map_err(|e| match e {
+            MicrosandboxError::SandboxNotRunning(_) => Error::new(
+                ErrorCode::SessionStopped,
+                format!("the wrapped sandbox '{}' is not running; start it first (wrap mode never starts it)", settings.sandbox),
+            ),
+            other => other.into(),
+        })?;
+        let guest = guest::probe(&sandbox, None, &Default::default()).await?;
+        Ok(Session::new(
+            sandbox,
+            guest,
+            ports,
+            settings.public_hostname.clone(),
+            Ownership::Borrowed,
+            self.cache_root.clone(),
+        ))
+    }
+}
+
+/// Names of all sandboxes the runtime knows, to tell live port leases from stale ones.
+async fn live_sandbox_names() -> Result<HashSet<String>> {
+    let mut names = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = Sandbox::list_with(|l| match cursor.clone() {
+            Some(c) => l.cursor(c),
+            None => l,
+        })
+        .await?;
+        names.extend(page.sandboxes.iter().map(|s| s.name().to_owned()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(names),
+        }
+    }
+}

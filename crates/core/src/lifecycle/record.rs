@@ -1,0 +1,36 @@
+//! What a resumable session leaves on disk so that any process can resume it
+//! by `sessionId`: its sandbox name, working directory and port mapping.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::ports::LeasedPort;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SessionRecord {
+    pub name: String,
+    pub working_directory: String,
+    pub ports: Vec<LeasedPort>,
+    pub public_hostname: Option<String>,
+}
+
+fn path(cache_root: &Path, name: &str) -> PathBuf {
+    cache_root.join("sessions").join(format!("{name}.json"))
+}
+
+impl SessionRecord {
+    pub fn save(&self, cache_root: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| crate::Error::internal(e.to_string()))?;
+        crate::cache::write_atomic(&path(cache_root, &self.name), &json)?;
+        Ok(())
+    }
+
+    pub fn load(cache_root: &Path, name: &str) -> Option<Self> {
+        let bytes = std::fs::read(path(cache_root, name)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn remove(cache_root: &Path, name: &str) {
+        let _ = std::fs::remove_file(path(cache_root, name));
+    }
+}

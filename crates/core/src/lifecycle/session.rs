@@ -1,0 +1,266 @@
+//! One sandbox session: commands, files, port endpoints, stop and destroy.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use microsandbox::{MicrosandboxError, Sandbox};
+use tokio::sync::Mutex;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::files::{self, FileReader, FileWriter};
+use crate::guest::GuestInfo;
+use crate::ports::{LeasedPort, PortLeases};
+use crate::process::Process;
+
+/// Graceful shutdown budget before a sandbox is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Ours, and resumable by its `sessionId`: stop keeps its disk.
+    Resumable,
+    /// Ours, without a `sessionId`: nobody can resume it, so stop removes it.
+    Ephemeral,
+    /// The caller's (wrap mode): never stopped or removed by us.
+    Borrowed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Stopped,
+    Destroyed,
+}
+
+pub struct Session {
+    name: String,
+    sandbox: Arc<Sandbox>,
+    guest: GuestInfo,
+    ports: Vec<LeasedPort>,
+    public_hostname: Option<String>,
+    ownership: Ownership,
+    cache_root: PathBuf,
+    state: Mutex<State>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        sandbox: Sandbox,
+        guest: GuestInfo,
+        ports: Vec<LeasedPort>,
+        public_hostname: Option<String>,
+        ownership: Ownership,
+        cache_root: PathBuf,
+    ) -> Self {
+        Self {
+            name: sandbox.name().to_owned(),
+            sandbox: Arc::new(sandbox),
+            guest,
+            ports,
+            public_hostname,
+            ownership,
+            cache_root,
+            state: Mutex::new(State::Running),
+        }
+    }
+
+    /// The sandbox name: stable across create and resume of one session.
+    pub fn id(&self) -> &str {
+        &self.name
+    }
+
+    pub fn default_working_directory(&self) -> &str {
+        &self.guest.working_directory
+    }
+
+    pub fn ownership(&self) -> Ownership {
+        self.ownership
+    }
+
+    /// Guest ports reachable through [`Self::port_url`].
+    pub fn guest_ports(&self) -> Vec<u16> {
+        self.ports.iter().map(|p| p.guest).collect()
+    }
+
+    pub fn leased_ports(&self) -> &[LeasedPort] {
+        &self.ports
+    }
+
+    /// `<protocol>://<host>:<host port>/` for a published guest port.
+    pub fn port_url(&self, guest_port: u16, protocol: &str) -> Result<String> {
+        let port = self.ports.iter().find(|p| p.guest == guest_port).ok_or_else(|| {
+            let exposed: Vec<String> = self.ports.iter().map(|p| p.guest.to_string()).collect();
+            Error::new(
+                ErrorCode::PortNotExposed,
+                format!(
+                    "guest port {guest_port} is not exposed by this sandbox (exposed: {}); add it to `ports`",
+                    if exposed.is_empty() { "none".to_owned() } else { exposed.join(", ") }
+                ),
+            )
+        })?;
+        let scheme = match protocol {
+            "http" | "ws" => protocol,
+            other => {
+                return Err(Error::new(
+                    ErrorCode::Unsupported,
+                    format!("protocol '{other}' is not available: local ports are plain TCP, use 'http' or 'ws'"),
+                ));
+            }
+        };
+        let host = match (&self.public_hostname, port.bind) {
+            (Some(h), _) => h.clone(),
+            (None, ip) if ip.is_unspecified() && ip.is_ipv6() => "[::1]".to_owned(),
+            (None, ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            (None, std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+            (None, ip) => ip.to_string(),
+        };
+        Ok(format!("{scheme}://{host}:{}/", port.host))
+    }
+
+    pub fn description(&self) -> String {
+        let ports = if self.ports.is_empty() {
+            "no ports are published".to_owned()
+        } else {
+            let list: Vec<String> = self.ports.iter().map(|p| p.guest.to_string()).collect();
+            format!("guest ports {} are published to the host", list.join(", "))
+        };
+        format!(
+            "A Linux microVM (microsandbox) named '{}'. Commands run with {} in {}; you are root, and the \
+             filesystem persists for the session. {ports}.",
+            self.name, self.guest.shell, self.guest.working_directory
+        )
+    }
+
+    async fn ensure_running(&self) -> Result<()> {
+        match *self.state.lock().await {
+            State::Running => Ok(()),
+            State::Stopped | State::Destroyed => Err(Error::stopped(&self.name)),
+        }
+    }
+
+    /// Resolves a guest path against the default working directory.
+    pub fn resolve(&self, path: &str) -> Result<String> {
+        files::resolve_path(&self.guest.working_directory, path)
+    }
+
+    /// Starts `command` with the session's shell. `env` is merged over the
+    /// guest defaults and passed out of band, never spliced into the script.
+    pub async fn spawn(
+        &self,
+        command: &str,
+        working_directory: Option<&str>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Arc<Process>> {
+        self.ensure_running().await?;
+        let cwd = match working_directory {
+            Some(dir) => self.resolve(dir)?,
+            None => self.guest.working_directory.clone(),
+        };
+        let mut merged = self.guest.env.clone();
+        merged.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let handle = self
+            .sandbox
+            .exec_stream_with(self.guest.shell.as_str(), |o| {
+                o.args(["-c", command]).cwd(cwd).envs(merged).stdin_null()
+            })
+            .await
+            .map_err(|e| self.map_err(e))?;
+        Process::start(self.sandbox.clone(), handle).await
+    }
+
+    pub async fn read_file(&self, path: &str) -> Result<Option<bytes::Bytes>> {
+        self.ensure_running().await?;
+        files::read(&self.sandbox, &self.resolve(path)?).await
+    }
+
+    pub async fn open_read(&self, path: &str) -> Result<Option<FileReader>> {
+        self.ensure_running().await?;
+        files::open_read(&self.sandbox, &self.resolve(path)?).await
+    }
+
+    pub async fn write_file(&self, path: &str, data: &[u8]) -> Result<()> {
+        self.ensure_running().await?;
+        files::write(&self.sandbox, &self.resolve(path)?, data).await
+    }
+
+    pub async fn open_write(&self, path: &str) -> Result<FileWriter> {
+        self.ensure_running().await?;
+        files::open_write(&self.sandbox, &self.resolve(path)?).await
+    }
+
+    /// Stops the microVM. A resumable session keeps its disk and port leases;
+    /// an ephemeral one is removed (nobody could resume it); a borrowed one is
+    /// left alone. Idempotent.
+    pub async fn stop(&self) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if *state != State::Running {
+            return Ok(());
+        }
+        match self.ownership {
+            Ownership::Borrowed => {}
+            Ownership::Resumable => stop_sandbox(&self.sandbox).await?,
+            Ownership::Ephemeral => self.remove_everything().await?,
+        }
+        *state = State::Stopped;
+        Ok(())
+    }
+
+    /// Stops and removes the microVM, its disk, record and port leases.
+    /// Idempotent; removes even when the graceful stop fails.
+    pub async fn destroy(&self) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if *state == State::Destroyed {
+            return Ok(());
+        }
+        if self.ownership != Ownership::Borrowed {
+            self.remove_everything().await?;
+        }
+        *state = State::Destroyed;
+        Ok(())
+    }
+
+    async fn remove_everything(&self) -> Result<()> {
+        remove_sandbox(&self.name).await?;
+        super::record::SessionRecord::remove(&self.cache_root, &self.name);
+        PortLeases::new(&self.cache_root).release(&self.name, &self.ports)
+    }
+
+    fn map_err(&self, err: MicrosandboxError) -> Error {
+        match err {
+            MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_) => Error::stopped(&self.name),
+            other => other.into(),
+        }
+    }
+}
+
+/// Graceful stop with a deadline, then a kill: a wedged guest must not hang `stop()`.
+pub(crate) async fn stop_sandbox(sandbox: &Sandbox) -> Result<()> {
+    match sandbox.stop_with_timeout(STOP_TIMEOUT).await {
+        Ok(()) => Ok(()),
+        Err(MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) => Ok(()),
+        Err(_) => match sandbox.kill().await {
+            Ok(()) | Err(MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+/// Stops (or kills) and removes a sandbox by name; a missing one is fine.
+pub(crate) async fn remove_sandbox(name: &str) -> Result<()> {
+    let handle = match Sandbox::get(name).await {
+        Ok(handle) => handle,
+        Err(MicrosandboxError::SandboxNotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await {
+        if !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
+            let _ = handle.kill().await;
+        }
+    }
+    match handle.remove().await {
+        Ok(()) | Err(MicrosandboxError::SandboxNotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,183 @@
+//! Cross-process host-port leases.
+//!
+//! A lease is a file `<cache>/ports/<proto>-<port>` naming the sandbox that
+//! holds it. Leases are taken under an exclusive file lock, outlive the
+//! process (a stopped session keeps its URL for resume), and are released on
+//! destroy. A lease whose sandbox no longer exists is stale and reclaimed.
+
+use std::fs::{File, OpenOptions};
+use std::net::{IpAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::settings::{PortProtocol, PortSetting};
+
+/// A guest port and the host port leased for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeasedPort {
+    pub guest: u16,
+    pub host: u16,
+    pub bind: IpAddr,
+    pub protocol: PortProtocol,
+}
+
+pub struct PortLeases {
+    dir: PathBuf,
+}
+
+impl PortLeases {
+    pub fn new(cache_root: &std::path::Path) -> Self {
+        Self { dir: cache_root.join("ports") }
+    }
+
+    /// Leases one host port per setting for `owner`: the configured host port
+    /// when it is free, otherwise one the OS hands out. `is_alive` tells
+    /// whether another lease's owner still exists (else the lease is stale).
+    pub fn acquire(
+        &self,
+        owner: &str,
+        wanted: &[PortSetting],
+        is_alive: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<LeasedPort>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _guard = self.lock()?;
+        let mut leased = Vec::new();
+        let result = wanted.iter().try_for_each(|want| {
+            let host = self.pick(owner, want, is_alive)?;
+            self.write_lease(want.protocol, host, owner)?;
+            leased.push(LeasedPort { guest: want.guest, host, bind: want.bind, protocol: want.protocol });
+            Ok(())
+        });
+        if let Err(err) = result {
+            for port in &leased {
+                let _ = std::fs::remove_file(self.lease_path(port.protocol, port.host));
+            }
+            return Err(err);
+        }
+        Ok(leased)
+    }
+
+    /// Releases the leases `owner` holds on these ports; others' are left alone.
+    pub fn release(&self, owner: &str, ports: &[LeasedPort]) -> Result<()> {
+        let _guard = self.lock()?;
+        for port in ports {
+            let path = self.lease_path(port.protocol, port.host);
+            if std::fs::read_to_string(&path).is_ok_and(|held_by| held_by == owner) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn pick(&self, owner: &str, want: &PortSetting, is_alive: &dyn Fn(&str) -> bool) -> Result<u16> {
+        if self.available(owner, want.protocol, want.host, is_alive) && bindable(want.protocol, want.bind, want.host) {
+            return Ok(want.host);
+        }
+        // The OS picks an unused ephemeral port; retry the rare one leased by a stopped session.
+        for _ in 0..64 {
+            let port = ephemeral_port(want.protocol, want.bind)?;
+            if self.available(owner, want.protocol, port, is_alive) {
+                return Ok(port);
+            }
+        }
+        Err(Error::new(
+            ErrorCode::PortUnavailable,
+            format!("no free host port for guest port {} on {}", want.guest, want.bind),
+        ))
+    }
+
+    fn available(&self, owner: &str, protocol: PortProtocol, port: u16, is_alive: &dyn Fn(&str) -> bool) -> bool {
+        match std::fs::read_to_string(self.lease_path(protocol, port)) {
+            Err(_) => true,
+            Ok(held_by) => held_by == owner || !is_alive(&held_by),
+        }
+    }
+
+    fn write_lease(&self, protocol: PortProtocol, port: u16, owner: &str) -> Result<()> {
+        crate::cache::write_atomic(&self.lease_path(protocol, port), owner.as_bytes())?;
+        Ok(())
+    }
+
+    fn lease_path(&self, protocol: PortProtocol, port: u16) -> PathBuf {
+        let proto = match protocol {
+            PortProtocol::Tcp => "tcp",
+            PortProtocol::Udp => "udp",
+        };
+        self.dir.join(format!("{proto}-{port}"))
+    }
+
+    fn lock(&self) -> Result<File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(self.dir.join(".lock"))?;
+        file.lock()?;
+        Ok(file)
+    }
+}
+
+fn bindable(protocol: PortProtocol, bind: IpAddr, port: u16) -> bool {
+    match protocol {
+        PortProtocol::Tcp => TcpListener::bind((bind, port)).is_ok(),
+        PortProtocol::Udp => UdpSocket::bind((bind, port)).is_ok(),
+    }
+}
+
+fn ephemeral_port(protocol: PortProtocol, bind: IpAddr) -> Result<u16> {
+    let port = match protocol {
+        PortProtocol::Tcp => TcpListener::bind((bind, 0)).and_then(|l| l.local_addr()),
+        PortProtocol::Udp => UdpSocket::bind((bind, 0)).and_then(|s| s.local_addr()),
+    };
+    port.map(|a| a.port()).map_err(|e| {
+        Error::new(ErrorCode::PortUnavailable, format!("cannot bind a host port on {bind}: {e}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(host: u16, guest: u16) -> PortSetting {
+        PortSetting { host, guest, bind: IpAddr::from([127, 0, 0, 1]), protocol: PortProtocol::Tcp }
+    }
+
+    fn temp_leases(tag: &str) -> (PortLeases, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("aisdk-ms-lease-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        (PortLeases::new(&dir), dir)
+    }
+
+    #[test]
+    fn two_owners_of_the_same_guest_port_get_different_host_ports() {
+        let (leases, dir) = temp_leases("distinct");
+        let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
+        let alive = |_: &str| true;
+        let a = leases.acquire("a", &[tcp(free, 4000)], &alive).unwrap();
+        let b = leases.acquire("b", &[tcp(free, 4000)], &alive).unwrap();
+        assert_eq!(a[0].host, free, "first owner gets the configured host port");
+        assert_ne!(b[0].host, free, "second owner gets another one");
+        assert_eq!(leases.acquire("a", &[tcp(free, 4000)], &alive).unwrap()[0].host, free, "re-acquire keeps it");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stale_and_released_leases_are_reclaimed() {
+        let (leases, dir) = temp_leases("stale");
+        let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
+        let a = leases.acquire("gone", &[tcp(free, 80)], &|_| true).unwrap();
+        assert_eq!(leases.acquire("b", &[tcp(free, 80)], &|owner| owner != "gone").unwrap()[0].host, free);
+        leases.release("gone", &a).unwrap();
+        assert!(dir.join("ports").join(format!("tcp-{free}")).exists(), "release leaves b's lease alone");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_port_in_use_on_the_host_is_skipped() {
+        let (leases, dir) = temp_leases("busy");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = listener.local_addr().unwrap().port();
+        let got = leases.acquire("a", &[tcp(busy, 4000)], &|_| true).unwrap();
+        assert_ne!(got[0].host, busy);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

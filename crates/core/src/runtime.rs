@@ -1,0 +1,121 @@
+//! Finding the microsandbox runtime (`msb` + libkrunfw) and telling the user,
+//! in plain words, when this host cannot run microVMs.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use microsandbox::setup::{CheckState, Diagnosis};
+use tokio::sync::OnceCell;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Points the SDK at the `msb` shipped in our npm runtime package, unless the
+/// user chose a runtime: `MSB_PATH`, or an `MSB_HOME` that holds one, win.
+/// The packaged runtime beats a default `~/.microsandbox` install because the
+/// SDK only accepts a runtime of exactly its own version.
+pub fn configure(packaged_msb: Option<&Path>) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        if std::env::var_os("MSB_PATH").is_some() {
+            return;
+        }
+        if let Some(home) = std::env::var_os("MSB_HOME").filter(|h| !h.is_empty()) {
+            if Path::new(&home).join("bin/msb").exists() {
+                return;
+            }
+        }
+        if let Some(msb) = packaged_msb.filter(|p| p.exists()) {
+            microsandbox::config::set_sdk_msb_path(msb.to_path_buf());
+        }
+    });
+}
+
+/// Checks once per process that the runtime is installed and the host can run
+/// microVMs, so a create fails fast with the reason instead of a boot timeout.
+pub async fn preflight() -> Result<()> {
+    static RESULT: OnceCell<Result<()>> = OnceCell::const_new();
+    RESULT
+        .get_or_init(|| async {
+            let diagnosis = tokio::task::spawn_blocking(microsandbox::setup::diagnose)
+                .await
+                .map_err(|e| Error::internal(format!("host diagnosis panicked: {e}")))?;
+            match diagnosis_error(&diagnosis) {
+                Some(err) => Err(err),
+                None => Ok(()),
+            }
+        })
+        .await
+        .clone()
+}
+
+/// Explains a failed boot: the host diagnosis when it finds a problem, else
+/// the tail of the runtime log (where libkrun reports KVM exits).
+pub async fn explain_boot_failure(sandbox: &str, err: microsandbox::MicrosandboxError) -> Error {
+    let diagnosis = tokio::task::spawn_blocking(microsandbox::setup::diagnose).await.ok();
+    if let Some(found) = diagnosis.as_ref().and_then(diagnosis_error) {
+        return found;
+    }
+    let log = runtime_log(sandbox);
+    let tail = std::fs::read_to_string(&log).unwrap_or_default();
+    if tail.contains("KVM_EXIT_INTERNAL_ERROR") || tail.contains("KVM_CREATE_VM") {
+        return Error::new(
+            ErrorCode::KvmUnavailable,
+            format!(
+                "microVM '{sandbox}' could not run: /dev/kvm exists but the CPU cannot run KVM guests here \
+                 (KVM_EXIT_INTERNAL_ERROR, typical of nested virtualization without VMX/SVM passthrough). \
+                 Run on a host with hardware virtualization, or inside a VM that exposes it. Runtime log: {}",
+                log.display()
+            ),
+        );
+    }
+    Error::new(
+        ErrorCode::BootFailed,
+        format!("microVM '{sandbox}' failed to boot: {err}. Runtime log: {}", log.display()),
+    )
+}
+
+fn runtime_log(sandbox: &str) -> PathBuf {
+    microsandbox_home().join("sandboxes").join(sandbox).join("logs/runtime.log")
+}
+
+fn microsandbox_home() -> PathBuf {
+    match std::env::var_os("MSB_HOME").filter(|h| !h.is_empty()) {
+        Some(home) => PathBuf::from(home),
+        None => dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".microsandbox"),
+    }
+}
+
+fn diagnosis_error(diagnosis: &Diagnosis) -> Option<Error> {
+    if diagnosis.problems.is_empty() {
+        return None;
+    }
+    let runtime_failed = diagnosis.sections.iter().any(|s| {
+        s.title.eq_ignore_ascii_case("runtime") && s.checks.iter().any(|c| c.state == CheckState::Fail)
+    });
+    let mut text = String::new();
+    for problem in &diagnosis.problems {
+        text.push_str(&format!("\n  - {}", problem.headline));
+        for hint in &problem.hints {
+            text.push_str(&format!("\n      {hint}"));
+        }
+    }
+    Some(if runtime_failed {
+        Error::new(
+            ErrorCode::RuntimeMissing,
+            format!(
+                "the microsandbox runtime (msb 0.7.2 + libkrunfw) is not usable. It ships in the npm package \
+                 @superradcompany/microsandbox-linux-x64-gnu@0.7.2 (install on Node >= 22), or set MSB_PATH. \
+                 microsandbox diagnosis:{text}"
+            ),
+        )
+    } else {
+        Error::new(
+            ErrorCode::KvmUnavailable,
+            format!(
+                "this host cannot run microVMs: hardware virtualization (KVM) is not usable. Enable VT-x/AMD-V \
+                 (or nested virtualization for a VM) and make /dev/kvm readable and writable by this user. \
+                 microsandbox diagnosis:{text}"
+            ),
+        )
+    })
+}
