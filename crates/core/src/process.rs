@@ -1,7 +1,7 @@
 //! A command running in the guest. A drain task reads its output as it comes,
 //! whether or not anyone consumes it, so the guest never blocks on a full pipe.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -103,7 +103,7 @@ impl OutputPipe {
 pub struct Process {
     pid: u32,
     sandbox: Arc<Sandbox>,
-    control: ExecControl,
+    kill_target: KillTarget,
     pub stdout: Arc<OutputPipe>,
     pub stderr: Arc<OutputPipe>,
     exit: watch::Receiver<Option<i32>>,
@@ -111,24 +111,88 @@ pub struct Process {
     kill_lock: Mutex<()>,
 }
 
+enum KillTarget {
+    /// The exec's own process group, through its control channel.
+    Exec(ExecControl),
+    /// A detached process: its session is killed from a second exec.
+    Detached,
+}
+
+/// Where detached processes keep their output and exit status in the guest.
+const RUN_DIR: &str = "/tmp/.ai-sdk-microsandbox/proc";
+
 impl Process {
-    /// Waits for the guest to report the process started, then drains it in the background.
-    pub(crate) async fn start(sandbox: Arc<Sandbox>, mut handle: ExecHandle) -> Result<Arc<Self>> {
-        let pid = loop {
-            match handle.recv().await {
-                Some(ExecEvent::Started { pid }) => break pid,
-                Some(ExecEvent::Failed(failed)) => {
-                    return Err(Error::new(ErrorCode::ExecFailed, format!("command could not start: {}", failed.message)));
-                }
-                Some(_) => continue,
-                None => return Err(Error::new(ErrorCode::ExecFailed, "command ended before it started")),
-            }
-        };
+    /// Runs a command as a plain exec: fastest, but it dies with this host
+    /// process (the agent kills an exec whose client disconnects).
+    pub(crate) async fn exec(
+        sandbox: Arc<Sandbox>,
+        shell: &str,
+        command: &str,
+        cwd: String,
+        env: BTreeMap<String, String>,
+    ) -> Result<Arc<Self>> {
+        let mut handle = sandbox
+            .exec_stream_with(shell, |o| o.args(["-c", command]).cwd(cwd).envs(env).stdin_bytes(Vec::new()))
+            .await
+            .map_err(Error::from)?;
+        let pid = first_pid(&mut handle).await?;
+        let control = handle.control();
+        Ok(Self::drain(sandbox, pid, KillTarget::Exec(control), handle, None))
+    }
+
+    /// Starts a command in its own guest session, detached from any exec, so
+    /// it outlives this host process (an agent bridge must survive a detach).
+    /// Its output goes to guest files that a second exec streams back.
+    pub(crate) async fn spawn_detached(
+        sandbox: Arc<Sandbox>,
+        shell: &str,
+        command: &str,
+        cwd: String,
+        env: BTreeMap<String, String>,
+    ) -> Result<Arc<Self>> {
+        let dir = format!("{RUN_DIR}/{}", crate::naming::anonymous_name());
+        let launch = sandbox
+            .exec_with("/bin/sh", |o| {
+                o.args(["-c", LAUNCH_SCRIPT, "launch", &dir, shell, command])
+                    .cwd(cwd)
+                    .envs(env)
+                    .stdin_bytes(Vec::new())
+            })
+            .await
+            .map_err(Error::from)?;
+        let pid: u32 = launch.stdout().unwrap_or_default().trim().parse().map_err(|_| {
+            Error::new(
+                ErrorCode::ExecFailed,
+                format!(
+                    "command could not start: {}",
+                    String::from_utf8_lossy(launch.stderr_bytes()).trim()
+                ),
+            )
+        })?;
+        let mut handle = sandbox
+            .exec_stream_with("/bin/sh", |o| {
+                o.args(["-c", STREAM_SCRIPT, "stream", &dir, &pid.to_string()]).stdin_bytes(Vec::new())
+            })
+            .await
+            .map_err(Error::from)?;
+        first_pid(&mut handle).await?;
+        Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir)))
+    }
+
+    /// Drains the exec in the background; its exit ends both pipes. For a
+    /// detached process the exit status comes from the guest file.
+    fn drain(
+        sandbox: Arc<Sandbox>,
+        pid: u32,
+        kill_target: KillTarget,
+        mut handle: ExecHandle,
+        detached_dir: Option<String>,
+    ) -> Arc<Self> {
         let (exit_tx, exit) = watch::channel(None);
         let process = Arc::new(Self {
             pid,
-            control: handle.control(),
-            sandbox,
+            sandbox: sandbox.clone(),
+            kill_target,
             stdout: Arc::new(OutputPipe::new()),
             stderr: Arc::new(OutputPipe::new()),
             exit,
@@ -154,12 +218,22 @@ impl Process {
                     ExecEvent::Started { .. } | ExecEvent::StdinError(_) => {}
                 }
             }
+            if let Some(dir) = detached_dir {
+                // No status file means the process was killed before it could write one.
+                let status = sandbox.fs().read(&format!("{dir}/exit")).await.ok();
+                code = status.and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok());
+                let _ = sandbox.fs().remove_dir(&dir).await;
+            }
             stdout.close();
             stderr.close();
-            // A lost agent connection ends the stream without an exit event.
-            let _ = exit_tx.send(Some(code.unwrap_or(KILLED_EXIT_CODE)));
+            // -1 is how the agent reports death by signal; a lost connection reports nothing.
+            let code = match code {
+                Some(c) if c >= 0 => c,
+                _ => KILLED_EXIT_CODE,
+            };
+            let _ = exit_tx.send(Some(code));
         });
-        Ok(process)
+        process
     }
 
     pub fn pid(&self) -> u32 {
@@ -174,7 +248,7 @@ impl Process {
             Err(_) => KILLED_EXIT_CODE,
         };
         // A killed process never reports success.
-        if self.killed.load(Ordering::SeqCst) && code <= 0 { KILLED_EXIT_CODE } else { code }
+        if self.killed.load(Ordering::SeqCst) && code == 0 { KILLED_EXIT_CODE } else { code }
     }
 
     fn exited(&self) -> bool {
@@ -189,15 +263,63 @@ impl Process {
             return Ok(());
         }
         self.killed.store(true, Ordering::SeqCst);
-        // Descendants first (collected while the tree is still linked), then the root.
+        // Descendants that left the process group are found by parentage, then all are killed.
         let _ = self
             .sandbox
-            .exec_with("/bin/sh", |o| o.args(["-c", KILL_TREE_SCRIPT, "kill-tree", &self.pid.to_string()]).stdin_null())
+            .exec_with("/bin/sh", |o| {
+                o.args(["-c", KILL_TREE_SCRIPT, "kill-tree", &self.pid.to_string()]).stdin_bytes(Vec::new())
+            })
             .await;
-        let _ = self.control.kill().await;
+        if let KillTarget::Exec(control) = &self.kill_target {
+            let _ = control.kill().await;
+        }
         Ok(())
     }
 }
+
+async fn first_pid(handle: &mut ExecHandle) -> Result<u32> {
+    loop {
+        match handle.recv().await {
+            Some(ExecEvent::Started { pid }) => return Ok(pid),
+            Some(ExecEvent::Failed(failed)) => {
+                return Err(Error::new(ErrorCode::ExecFailed, format!("command could not start: {}", failed.message)));
+            }
+            Some(_) => continue,
+            None => return Err(Error::new(ErrorCode::ExecFailed, "command ended before it started")),
+        }
+    }
+}
+
+/// `$1` run dir, `$2` shell, `$3` command. Starts the command under a wrapper
+/// in a new session (setsid does not fork here: a background job is not a
+/// group leader, so `$!` is the wrapper, whose pid is also its group id). The
+/// wrapper records the exit status atomically once the command ends.
+const LAUNCH_SCRIPT: &str = r#"
+d=$1
+mkdir -p "$d" && : > "$d/stdout" && : > "$d/stderr" || exit 1
+setsid "$2" -c '"$0" -c "$1" </dev/null >>"$2/stdout" 2>>"$2/stderr"; echo $? > "$2/exit.tmp"; mv "$2/exit.tmp" "$2/exit"' "$2" "$3" "$d" </dev/null >/dev/null 2>&1 &
+echo $!
+"#;
+
+/// `$1` run dir, `$2` wrapper pid. Streams the output files until the wrapper
+/// is gone. GNU tail's `--pid` prints what is left and exits when it dies;
+/// busybox tail polls once a second, so it gets that long to catch up.
+const STREAM_SCRIPT: &str = r#"
+d=$1; pid=$2
+if tail --version >/dev/null 2>&1; then
+  tail -s 0.1 -c +1 -f --pid="$pid" "$d/stdout" & o=$!
+  tail -s 0.1 -c +1 -f --pid="$pid" "$d/stderr" >&2 & e=$!
+  wait $o $e
+else
+  tail -c +1 -f "$d/stdout" & o=$!
+  tail -c +1 -f "$d/stderr" >&2 & e=$!
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  sleep 1.5
+  kill $o $e 2>/dev/null
+  wait $o $e 2>/dev/null
+fi
+exit 0
+"#;
 
 /// Stops `$1` and every descendant, then SIGKILLs them all: stopping first
 /// keeps children from forking new processes between the walk and the kill.
@@ -222,5 +344,6 @@ while [ -n "$frontier" ]; do
   frontier=$next
 done
 kill -KILL $tree 2>/dev/null
+kill -KILL -- "-$root" 2>/dev/null
 exit 0
 "#;

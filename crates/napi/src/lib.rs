@@ -1,3 +1,17 @@
+//! napi binding: thin wrappers that convert arguments, call the core and
+//! convert results. No behaviour lives here.
+
+mod error;
+mod files;
+mod process;
+mod provider;
+mod session;
+
 use napi_derive::napi;
+
+/// Tells the core where the npm runtime package's `msb` is. `MSB_PATH` and an
+/// `MSB_HOME` holding a runtime still win.
 #[napi]
-pub fn ping() -> u32 { 1 }
+pub fn configure_runtime(packaged_msb_path: Option<String>) {
+    ai_sdk_microsandbox_core::runtime::configure(packaged_msb_path.as_deref().map(std::path::Path::new));
+}

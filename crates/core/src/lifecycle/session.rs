@@ -145,8 +145,24 @@ impl Session {
         files::resolve_path(&self.guest.working_directory, path)
     }
 
-    /// Starts `command` with the session's shell. `env` is merged over the
-    /// guest defaults and passed out of band, never spliced into the script.
+    /// Runs `command` as a plain exec, for `run()`: the fastest path; the
+    /// process ends if this host process exits.
+    pub async fn exec(
+        &self,
+        command: &str,
+        working_directory: Option<&str>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Arc<Process>> {
+        self.ensure_running().await?;
+        let (cwd, env) = self.command_context(working_directory, env)?;
+        Process::exec(self.sandbox.clone(), &self.guest.shell, command, cwd, env)
+            .await
+            .map_err(|e| self.stopped_or(e))
+    }
+
+    /// Starts `command` detached from this host process, for `spawn()`: it
+    /// keeps running (and its output keeps flowing to guest files) after a
+    /// detach or a crash of this process.
     pub async fn spawn(
         &self,
         command: &str,
@@ -154,20 +170,26 @@ impl Session {
         env: &BTreeMap<String, String>,
     ) -> Result<Arc<Process>> {
         self.ensure_running().await?;
+        let (cwd, env) = self.command_context(working_directory, env)?;
+        Process::spawn_detached(self.sandbox.clone(), &self.guest.shell, command, cwd, env)
+            .await
+            .map_err(|e| self.stopped_or(e))
+    }
+
+    /// The working directory and the env (caller's over the guest defaults),
+    /// both passed out of band, never spliced into the script.
+    fn command_context(
+        &self,
+        working_directory: Option<&str>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(String, BTreeMap<String, String>)> {
         let cwd = match working_directory {
             Some(dir) => self.resolve(dir)?,
             None => self.guest.working_directory.clone(),
         };
         let mut merged = self.guest.env.clone();
         merged.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let handle = self
-            .sandbox
-            .exec_stream_with(self.guest.shell.as_str(), |o| {
-                o.args(["-c", command]).cwd(cwd).envs(merged).stdin_null()
-            })
-            .await
-            .map_err(|e| self.map_err(e))?;
-        Process::start(self.sandbox.clone(), handle).await
+        Ok((cwd, merged))
     }
 
     pub async fn read_file(&self, path: &str) -> Result<Option<bytes::Bytes>> {
@@ -227,10 +249,10 @@ impl Session {
         PortLeases::new(&self.cache_root).release(&self.name, &self.ports)
     }
 
-    fn map_err(&self, err: MicrosandboxError) -> Error {
-        match err {
-            MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_) => Error::stopped(&self.name),
-            other => other.into(),
+    fn stopped_or(&self, err: Error) -> Error {
+        match err.code {
+            ErrorCode::SessionStopped | ErrorCode::SessionNotFound => Error::stopped(&self.name),
+            _ => err,
         }
     }
 }

@@ -1,0 +1,108 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use ai_sdk_microsandbox_core::Session;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use crate::error::IntoNapi;
+use crate::files::{NativeFileReader, NativeFileWriter};
+use crate::process::NativeProcess;
+
+#[napi]
+pub struct NativeSession {
+    inner: Arc<Session>,
+}
+
+impl NativeSession {
+    pub fn new(session: Session) -> Self {
+        Self { inner: Arc::new(session) }
+    }
+}
+
+#[napi]
+impl NativeSession {
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.inner.id().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn default_working_directory(&self) -> String {
+        self.inner.default_working_directory().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn ports(&self) -> Vec<u32> {
+        self.inner.guest_ports().into_iter().map(u32::from).collect()
+    }
+
+    #[napi(getter)]
+    pub fn description(&self) -> String {
+        self.inner.description()
+    }
+
+    #[napi]
+    pub fn port_url(&self, guest_port: u32, protocol: String) -> napi::Result<String> {
+        let port = u16::try_from(guest_port).map_err(|_| {
+            napi::Error::from_reason(format!("[ERR_MICROSANDBOX_INVALID_SETTINGS] port {guest_port} is not in 1..65535"))
+        })?;
+        self.inner.port_url(port, &protocol).napi()
+    }
+
+    /// A plain exec (for `run`): fastest, ends with this process.
+    #[napi]
+    pub async fn exec(
+        &self,
+        command: String,
+        working_directory: Option<String>,
+        env: Option<HashMap<String, String>>,
+    ) -> napi::Result<NativeProcess> {
+        let env: BTreeMap<String, String> = env.unwrap_or_default().into_iter().collect();
+        let process = self.inner.exec(&command, working_directory.as_deref(), &env).await.napi()?;
+        Ok(NativeProcess::new(process))
+    }
+
+    /// A detached process (for `spawn`): survives this process.
+    #[napi]
+    pub async fn spawn(
+        &self,
+        command: String,
+        working_directory: Option<String>,
+        env: Option<HashMap<String, String>>,
+    ) -> napi::Result<NativeProcess> {
+        let env: BTreeMap<String, String> = env.unwrap_or_default().into_iter().collect();
+        let process = self.inner.spawn(&command, working_directory.as_deref(), &env).await.napi()?;
+        Ok(NativeProcess::new(process))
+    }
+
+    #[napi]
+    pub async fn read_file(&self, path: String) -> napi::Result<Option<Buffer>> {
+        Ok(self.inner.read_file(&path).await.napi()?.map(|b| Buffer::from(b.to_vec())))
+    }
+
+    #[napi]
+    pub async fn open_read(&self, path: String) -> napi::Result<Option<NativeFileReader>> {
+        Ok(self.inner.open_read(&path).await.napi()?.map(NativeFileReader::new))
+    }
+
+    #[napi]
+    pub async fn write_file(&self, path: String, data: Buffer) -> napi::Result<()> {
+        self.inner.write_file(&path, &data).await.napi()
+    }
+
+    #[napi]
+    pub async fn open_write(&self, path: String) -> napi::Result<NativeFileWriter> {
+        Ok(NativeFileWriter::new(self.inner.open_write(&path).await.napi()?))
+    }
+
+    #[napi]
+    pub async fn stop(&self) -> napi::Result<()> {
+        self.inner.stop().await.napi()
+    }
+
+    #[napi]
+    pub async fn destroy(&self) -> napi::Result<()> {
+        self.inner.destroy().await.napi()
+    }
+}

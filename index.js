@@ -1,0 +1,2 @@
+export { createMicrosandbox } from './lib/provider.js';
+export { MicrosandboxError } from './lib/errors.js';

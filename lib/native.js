@@ -1,0 +1,28 @@
+// Loads the native addon and points it at the microsandbox runtime that the
+// npm package @superradcompany/microsandbox-<platform> ships (msb + libkrunfw).
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+const binding = require('../binding.cjs');
+
+const RUNTIME_PACKAGES = {
+  'linux-x64': '@superradcompany/microsandbox-linux-x64-gnu',
+  'linux-arm64': '@superradcompany/microsandbox-linux-arm64-gnu',
+  'darwin-arm64': '@superradcompany/microsandbox-darwin-arm64',
+};
+
+function packagedMsbPath() {
+  const pkg = RUNTIME_PACKAGES[`${process.platform}-${process.arch}`];
+  if (!pkg) return null;
+  try {
+    return join(dirname(require.resolve(`${pkg}/package.json`)), 'bin', 'msb');
+  } catch {
+    return null;
+  }
+}
+
+binding.configureRuntime(packagedMsbPath());
+
+export const { NativeProvider } = binding;

@@ -1,0 +1,38 @@
+// The harness HarnessV1NetworkSandboxSession: identity, ports and lifecycle on
+// top of the command/file session.
+import { callNative, callNativeSync } from './errors.js';
+import { MicrosandboxSandboxSession, nativeOf } from './session.js';
+
+export class MicrosandboxNetworkSandboxSession extends MicrosandboxSandboxSession {
+  get id() {
+    return nativeOf(this).id;
+  }
+
+  get defaultWorkingDirectory() {
+    return nativeOf(this).defaultWorkingDirectory;
+  }
+
+  get ports() {
+    return nativeOf(this).ports;
+  }
+
+  async getPortEndpoint({ port, protocol = 'http' }) {
+    return { url: callNativeSync(() => nativeOf(this).portUrl(port, protocol)) };
+  }
+
+  async getPortUrl(options) {
+    return (await this.getPortEndpoint(options)).url;
+  }
+
+  async stop() {
+    await callNative(() => nativeOf(this).stop());
+  }
+
+  async destroy() {
+    await callNative(() => nativeOf(this).destroy());
+  }
+
+  restricted() {
+    return new MicrosandboxSandboxSession(nativeOf(this));
+  }
+}
