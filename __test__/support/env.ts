@@ -1,0 +1,31 @@
+// Facts the test runner (scripts/test.sh) passes to the suites.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** Set by scripts/test.sh from scripts/vmhost/kvm-probe.sh: microVMs really boot here. */
+export function kvmUsable(): boolean {
+  return process.env.AI_SDK_MICROSANDBOX_KVM === '1';
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the integration tests with \`npm run test:integration\``);
+  return value;
+}
+
+/** Debian + bash + coreutils + git + Node 22 + pnpm 10, as a docker-save tarball (scripts/images). */
+export const harnessImage = () => required('AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE');
+/** A tiny busybox image, as a docker-save tarball (scripts/images). */
+export const busyboxImage = () => required('AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE');
+
+const require = createRequire(import.meta.url);
+const msb = join(dirname(require.resolve('@superradcompany/microsandbox-linux-x64-gnu/package.json')), 'bin', 'msb');
+
+/** Names of the sandboxes this package created that the runtime still knows. */
+export function ourSandboxes(): string[] {
+  const out = execFileSync(msb, ['list', '--format', 'json', '--label', 'ai-sdk-microsandbox=1'], { encoding: 'utf8' });
+  const parsed = JSON.parse(out || '[]');
+  const rows: Array<{ name: string }> = Array.isArray(parsed) ? parsed : (parsed.sandboxes ?? []);
+  return rows.map((r) => r.name).sort();
+}

@@ -1,0 +1,96 @@
+import type { HarnessV1NetworkSandboxSession, HarnessV1SandboxProvider } from '@ai-sdk/harness';
+
+/** A guest port published on the host. */
+export interface MicrosandboxPort {
+  /** Preferred host port. When it is taken (another session, another program), a free one is leased instead. */
+  host: number;
+  /** Port inside the microVM. Sessions report these in `ports`. */
+  guest: number;
+  /** Host address to bind. Default `'127.0.0.1'`; keep it on loopback unless you know who can reach it. */
+  bind?: string;
+  /** Default `'tcp'`. */
+  protocol?: 'tcp' | 'udp';
+}
+
+/** Same shape as the harness's `HarnessV1NetworkPolicy`. Ingress to published ports is always allowed. */
+export type MicrosandboxNetworkPolicy =
+  | { mode: 'allow-all' }
+  | { mode: 'deny-all' }
+  | {
+      mode: 'custom';
+      /** Domains the guest may reach; `*.example.com` matches subdomains. */
+      allowedHosts?: string[];
+      allowedCIDRs?: string[];
+      /** Win over the allow lists. */
+      deniedCIDRs?: string[];
+    };
+
+/** Create mode: the provider creates, owns and cleans up its microVMs. */
+export interface MicrosandboxCreateSettings {
+  /**
+   * An OCI reference in the local image cache (pulled when missing and a registry is reachable),
+   * a `docker save` / OCI-layout tarball path (loaded once, tagged by content hash),
+   * or a rootfs directory / disk image path.
+   */
+  image: string;
+  /** vCPUs (integer >= 1). Default: microsandbox's default (1). */
+  cpus?: number;
+  /** Memory in MiB (integer >= 64). Default: microsandbox's default (512). */
+  memory?: number;
+  /** Absolute guest working directory, created if missing. Default: the image's WORKDIR, else `$HOME`. */
+  workdir?: string;
+  /** Guest ports to publish; every session leases its own host port for each. */
+  ports?: MicrosandboxPort[];
+  /** Default guest environment, merged under each command's own `env`. Values are never logged. */
+  env?: Record<string, string>;
+  networkPolicy?: MicrosandboxNetworkPolicy;
+  /** Prefix for sandbox names (shown by `msb ls`). Default `aisdk`. */
+  name?: string;
+  /** Host name to put in port URLs instead of the bind address (e.g. when the host is reached remotely). */
+  publicHostname?: string;
+  /** `createSession({ sessionId })` for an id whose sandbox already exists replaces it instead of failing. */
+  replace?: boolean;
+  /** Shell commands run once on a fresh sandbox before `onFirstCreate` (e.g. `corepack enable pnpm`). */
+  bootstrapPreCommands?: string[];
+}
+
+/** Wrap mode: attach to a sandbox the caller created and owns. Stop and destroy leave it alone. */
+export interface MicrosandboxWrapSettings {
+  /** The caller's running sandbox: a `Sandbox` from the `microsandbox` JS SDK, or its name. */
+  sandbox: string | { readonly name: string };
+  /** Guest ports that the caller's sandbox already publishes, offered to sessions as `ports`. */
+  bridgePorts?: number[];
+  publicHostname?: string;
+}
+
+export type MicrosandboxSettings = MicrosandboxCreateSettings | MicrosandboxWrapSettings;
+
+/**
+ * A `HarnessV1SandboxProvider` backed by local microsandbox microVMs, for `HarnessAgent`'s `sandbox:` slot.
+ * Validates `settings` synchronously (throws `MicrosandboxError` with code `ERR_MICROSANDBOX_INVALID_SETTINGS`
+ * naming the bad field) and does no I/O until a session is created.
+ */
+export declare function createMicrosandbox(settings: MicrosandboxSettings): HarnessV1SandboxProvider & {
+  readonly resumeSession: NonNullable<HarnessV1SandboxProvider['resumeSession']>;
+};
+
+export type MicrosandboxSession = HarnessV1NetworkSandboxSession;
+
+export type MicrosandboxErrorCode =
+  | 'ERR_MICROSANDBOX_INVALID_SETTINGS'
+  | 'ERR_MICROSANDBOX_RUNTIME_MISSING'
+  | 'ERR_MICROSANDBOX_KVM_UNAVAILABLE'
+  | 'ERR_MICROSANDBOX_IMAGE_NOT_FOUND'
+  | 'ERR_MICROSANDBOX_SESSION_NOT_FOUND'
+  | 'ERR_MICROSANDBOX_SESSION_EXISTS'
+  | 'ERR_MICROSANDBOX_SESSION_STOPPED'
+  | 'ERR_MICROSANDBOX_PORT_UNAVAILABLE'
+  | 'ERR_MICROSANDBOX_FS'
+  | 'ERR_MICROSANDBOX_EXEC_FAILED'
+  | 'ERR_MICROSANDBOX_BOOT_FAILED'
+  | 'ERR_MICROSANDBOX_INTERNAL';
+
+/** Errors of this package. Unexposed ports and unsupported protocols throw the harness's `HarnessCapabilityUnsupportedError` instead. */
+export declare class MicrosandboxError extends Error {
+  readonly code: MicrosandboxErrorCode;
+}
