@@ -1,0 +1,97 @@
+// Sessions named by sessionId: stop/resume, name collisions, concurrency, small images.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createMicrosandbox } from '../../index.js';
+import { busyboxImage, harnessImage, ourSandboxes } from '../support/env.js';
+
+const settings = () => ({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] });
+
+describe('a session with a sessionId', () => {
+  it('stops, then resumes from a fresh provider with the same id, directory, ports, URL and disk', async () => {
+    const sessionId = `resume-${randomUUID()}`;
+    const created = await createMicrosandbox(settings()).createSession({ sessionId });
+    try {
+      await created.writeTextFile({ path: 'keep/me.txt', content: 'still here' });
+      await created.run({ command: 'echo home-data > "$HOME/.home-file"' });
+      const url = await created.getPortUrl({ port: 4000, protocol: 'ws' });
+      await created.stop();
+      expect(ourSandboxes()).toContain(created.id);
+
+      const resumed = await createMicrosandbox(settings()).resumeSession({ sessionId });
+      expect(resumed.id).toBe(created.id);
+      expect(resumed.defaultWorkingDirectory).toBe(created.defaultWorkingDirectory);
+      expect(resumed.ports).toEqual(created.ports);
+      expect(await resumed.getPortUrl({ port: 4000, protocol: 'ws' })).toBe(url);
+      expect(await resumed.readTextFile({ path: 'keep/me.txt' })).toBe('still here');
+      expect((await resumed.run({ command: 'cat "$HOME/.home-file"' })).stdout).toBe('home-data\n');
+      await resumed.destroy();
+    } finally {
+      await created.destroy();
+    }
+    expect(ourSandboxes()).not.toContain(created.id);
+    await expect(createMicrosandbox(settings()).resumeSession({ sessionId })).rejects.toMatchObject({
+      code: 'ERR_MICROSANDBOX_SESSION_NOT_FOUND',
+    });
+  });
+
+  it('refuses a second create of the same id unless replace is set', async () => {
+    const sessionId = `dup-${randomUUID()}`;
+    const first = await createMicrosandbox(settings()).createSession({ sessionId });
+    try {
+      await first.writeTextFile({ path: 'marker', content: 'first' });
+      await expect(createMicrosandbox(settings()).createSession({ sessionId })).rejects.toMatchObject({
+        code: 'ERR_MICROSANDBOX_SESSION_EXISTS',
+      });
+      expect(await first.readTextFile({ path: 'marker' })).toBe('first');
+      const second = await createMicrosandbox({ ...settings(), replace: true }).createSession({ sessionId });
+      expect(second.id).toBe(first.id);
+      expect(await second.readTextFile({ path: 'marker' })).toBeNull();
+      await second.destroy();
+    } finally {
+      await first.destroy();
+    }
+  });
+});
+
+describe('one provider', () => {
+  it('runs 4 sessions at once, each reachable on its own host port for guest port 4000', async () => {
+    const provider = createMicrosandbox(settings());
+    const sessions = await Promise.all([0, 1, 2, 3].map(() => provider.createSession()));
+    try {
+      const urls = await Promise.all(sessions.map((s) => s.getPortUrl({ port: 4000, protocol: 'http' })));
+      expect(new Set(urls).size).toBe(4);
+      const servers = await Promise.all(
+        sessions.map((s, i) =>
+          s.spawn({
+            command: `node -e "require('http').createServer((q,r)=>r.end('vm${i}')).listen(4000,()=>console.log('up'))"`,
+          }),
+        ),
+      );
+      for (const server of servers) {
+        const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        expect((await reader.read()).value).toContain('up');
+        reader.releaseLock();
+      }
+      const answers = await Promise.all(urls.map(async (u) => (await fetch(u)).text()));
+      expect(answers).toEqual(['vm0', 'vm1', 'vm2', 'vm3']);
+    } finally {
+      await Promise.all(sessions.map((s) => s.destroy()));
+    }
+    for (const s of sessions) expect(ourSandboxes()).not.toContain(s.id);
+  });
+});
+
+describe('a minimal image', () => {
+  it('runs commands with /bin/sh when the image has no bash', async () => {
+    const session = await createMicrosandbox({ image: busyboxImage() }).createSession();
+    try {
+      expect(await session.run({ command: 'echo hello' })).toEqual({ exitCode: 0, stdout: 'hello\n', stderr: '' });
+      expect(session.defaultWorkingDirectory).toBe('/root');
+      const proc = await session.spawn({ command: 'echo streamed; exit 4' });
+      expect(await new Response(proc.stdout).text()).toBe('streamed\n');
+      expect((await proc.wait()).exitCode).toBe(4);
+    } finally {
+      await session.destroy();
+    }
+  });
+});

@@ -1,0 +1,275 @@
+// The SandboxSession / network session contract, in one real microVM.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMicrosandbox } from '../../index.js';
+import type { MicrosandboxSession } from '../../index.js';
+import { harnessImage, ourSandboxes } from '../support/env.js';
+
+const text = async (stream: ReadableStream<Uint8Array>) => new Response(stream).text();
+const bytes = async (stream: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(stream).arrayBuffer());
+
+let session: MicrosandboxSession;
+let before: string[];
+
+beforeAll(async () => {
+  before = ourSandboxes();
+  const provider = createMicrosandbox({
+    image: harnessImage(),
+    cpus: 1,
+    memory: 1024,
+    ports: [{ host: 4000, guest: 4000 }],
+    env: { FROM_SETTINGS: 'settings-value' },
+  });
+  const started = Date.now();
+  session = await provider.createSession();
+  console.log(`microVM ${session.id} booted in ${Date.now() - started} ms`);
+});
+
+afterAll(async () => {
+  await session?.destroy();
+});
+
+describe('run', () => {
+  it('returns stdout, stderr and a non-zero exit code without throwing', async () => {
+    const result = await session.run({ command: 'echo hello; echo oops >&2; exit 7' });
+    expect(result).toEqual({ exitCode: 7, stdout: 'hello\n', stderr: 'oops\n' });
+  });
+
+  it('starts in defaultWorkingDirectory, which is exactly what pwd prints', async () => {
+    expect(session.defaultWorkingDirectory).toMatch(/^\/.+[^/]$/);
+    expect((await session.run({ command: 'pwd' })).stdout).toBe(`${session.defaultWorkingDirectory}\n`);
+  });
+
+  it('resolves a relative workingDirectory against defaultWorkingDirectory', async () => {
+    await session.run({ command: 'mkdir -p sub/dir' });
+    const { stdout } = await session.run({ command: 'pwd', workingDirectory: 'sub/dir' });
+    expect(stdout).toBe(`${session.defaultWorkingDirectory}/sub/dir\n`);
+  });
+
+  it('passes env out of band, merged over the guest defaults, visible to the shell itself', async () => {
+    const tricky = 'a b\n"c" $HOME `x` \'d\'';
+    const { stdout } = await session.run({
+      command: 'printf "%s|%s|%s|%s|%s" "$TRICKY" "$FROM_SETTINGS" "$HOME" "$IS_SANDBOX" "$LANG"; mkdir -p "$WORK_DIR" && test -d "$WORK_DIR" && echo " ok"',
+      env: { TRICKY: tricky, WORK_DIR: '/tmp/work dir' },
+    });
+    expect(stdout).toBe(`${tricky}|settings-value|/root|1|C.UTF-8 ok\n`);
+  });
+
+  it('lets caller env override defaults such as HOME', async () => {
+    const { stdout } = await session.run({ command: 'printf "%s" "$HOME"', env: { HOME: '/tmp/other-home' } });
+    expect(stdout).toBe('/tmp/other-home');
+  });
+
+  it('has node, pnpm, git and bash on the default PATH', async () => {
+    const { stdout, exitCode } = await session.run({
+      command: 'node --version && pnpm --version && git --version && echo "$BASH_VERSION"',
+    });
+    expect(exitCode).toBe(0);
+    expect(stdout).toMatch(/^v2\d\.\d+\.\d+\n10\.\d+\.\d+\ngit version .+\n\d+\.\d+/);
+  });
+
+  it('gives commands stdin at EOF so readers do not hang', async () => {
+    expect(await session.run({ command: 'cat; echo done' })).toMatchObject({ exitCode: 0, stdout: 'done\n' });
+  });
+
+  it('decodes multi-byte UTF-8 output intact', async () => {
+    const { stdout } = await session.run({ command: "printf 'h\\303\\251llo \\360\\237\\232\\200'" });
+    expect(stdout).toBe('héllo 🚀');
+  });
+
+  it('rejects a pre-aborted signal without running the command', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stop now'));
+    await expect(session.run({ command: 'touch /tmp/should-not-exist', abortSignal: controller.signal })).rejects.toThrow(
+      'stop now',
+    );
+    expect((await session.run({ command: 'test -e /tmp/should-not-exist; echo $?' })).stdout).toBe('1\n');
+  });
+
+  it('kills the process when aborted mid-run and rejects with the reason', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const running = session.run({ command: 'sleep 30 & echo $! > /tmp/run-abort.pid; wait', abortSignal: controller.signal });
+    await new Promise((r) => setTimeout(r, 1500));
+    controller.abort(new Error('aborted by test'));
+    await expect(running).rejects.toThrow('aborted by test');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const alive = await session.run({ command: 'kill -0 "$(cat /tmp/run-abort.pid)" 2>/dev/null && echo alive || echo gone' });
+    expect(alive.stdout).toBe('gone\n');
+  });
+});
+
+describe('spawn', () => {
+  it('streams stdout and stderr separately and resolves wait with the exit code', async () => {
+    const proc = await session.spawn({ command: 'echo out1; echo err1 >&2; sleep 0.2; echo out2; exit 3' });
+    expect(proc.pid).toBeGreaterThan(0);
+    const [out, err, { exitCode }] = await Promise.all([text(proc.stdout), text(proc.stderr), proc.wait()]);
+    expect(out).toBe('out1\nout2\n');
+    expect(err).toBe('err1\n');
+    expect(exitCode).toBe(3);
+  });
+
+  it('resolves wait even when nobody reads the streams, and the output is still there after', async () => {
+    const proc = await session.spawn({ command: 'seq 1 2000' });
+    expect((await proc.wait()).exitCode).toBe(0);
+    const out = await text(proc.stdout);
+    expect(out.split('\n').length).toBe(2001);
+  });
+
+  it('kill() ends the whole process tree, is idempotent, and wait() resolves non-zero', async () => {
+    const proc = await session.spawn({ command: 'bash -c "sleep 300 & echo \\$! > /tmp/child.pid; wait"' });
+    await new Promise((r) => setTimeout(r, 1500));
+    await proc.kill();
+    await proc.kill();
+    const { exitCode } = await proc.wait();
+    expect(exitCode).not.toBe(0);
+    const child = await session.run({ command: 'kill -0 "$(cat /tmp/child.pid)" 2>/dev/null && echo alive || echo gone' });
+    expect(child.stdout).toBe('gone\n');
+    await proc.kill();
+  });
+
+  it('abort kills the process and wait() rejects with the signal reason', async () => {
+    const controller = new AbortController();
+    const proc = await session.spawn({ command: 'sleep 300', abortSignal: controller.signal });
+    controller.abort(new Error('spawn aborted'));
+    await expect(proc.wait()).rejects.toThrow('spawn aborted');
+  });
+
+  it('keeps draining after stdout is cancelled; stderr stays independent', async () => {
+    const proc = await session.spawn({ command: 'for i in $(seq 1 200); do echo line$i; done; echo fin >&2' });
+    await proc.stdout.cancel();
+    expect(await text(proc.stderr)).toBe('fin\n');
+    expect((await proc.wait()).exitCode).toBe(0);
+  });
+
+  it('does not stall the guest on a 100 MB stdout flood that nobody reads', async () => {
+    const started = Date.now();
+    const proc = await session.spawn({ command: 'head -c 100000000 /dev/zero; echo finished >&2' });
+    const { exitCode } = await proc.wait();
+    expect(exitCode).toBe(0);
+    expect(await text(proc.stderr)).toBe('finished\n');
+    console.log(`100 MB unread flood finished in ${Date.now() - started} ms`);
+  });
+});
+
+describe('files', () => {
+  it('round-trips binary content with NUL and invalid UTF-8, honouring byteOffset', async () => {
+    const backing = new Uint8Array([9, 9, 0, 1, 2, 255, 254, 0, 128, 9]);
+    const view = backing.subarray(2, 9);
+    await session.writeBinaryFile({ path: '/tmp/bin/deep/file.bin', content: view });
+    expect(Array.from((await session.readBinaryFile({ path: '/tmp/bin/deep/file.bin' }))!)).toEqual([0, 1, 2, 255, 254, 0, 128]);
+  });
+
+  it('reads text with line ranges like extractLines', async () => {
+    await session.writeTextFile({ path: 'notes/lines.txt', content: 'line 1\nline 2\nline 3\n' });
+    expect(await session.readTextFile({ path: 'notes/lines.txt' })).toBe('line 1\nline 2\nline 3\n');
+    expect(await session.readTextFile({ path: 'notes/lines.txt', startLine: 2, endLine: 3 })).toBe('line 2\nline 3');
+    expect(await session.readTextFile({ path: 'notes/lines.txt', startLine: 3, endLine: 99 })).toBe('line 3\n');
+    const viaShell = await session.run({ command: 'cat notes/lines.txt' });
+    expect(viaShell.stdout).toBe('line 1\nline 2\nline 3\n');
+  });
+
+  it('honours encodings', async () => {
+    await session.writeTextFile({ path: '/tmp/latin1.txt', content: 'café', encoding: 'latin1' });
+    expect(Array.from((await session.readBinaryFile({ path: '/tmp/latin1.txt' }))!)).toEqual([99, 97, 102, 233]);
+    expect(await session.readTextFile({ path: '/tmp/latin1.txt', encoding: 'latin1' })).toBe('café');
+  });
+
+  it("gives '' for an empty file and null for a missing one, from all three readers", async () => {
+    await session.writeTextFile({ path: '/tmp/empty.ok', content: '' });
+    expect(await session.readTextFile({ path: '/tmp/empty.ok' })).toBe('');
+    expect((await session.readBinaryFile({ path: '/tmp/empty.ok' }))!.byteLength).toBe(0);
+    expect(await bytes((await session.readFile({ path: '/tmp/empty.ok' }))!)).toHaveLength(0);
+    expect(await session.readTextFile({ path: '/tmp/nope.txt' })).toBeNull();
+    expect(await session.readBinaryFile({ path: '/tmp/nope/deeper.bin' })).toBeNull();
+    expect(await session.readFile({ path: '/tmp/nope.txt' })).toBeNull();
+  });
+
+  it('throws a clear error when reading a directory', async () => {
+    await expect(session.readTextFile({ path: '/tmp' })).rejects.toThrow(/directory/);
+  });
+
+  it('streams a 32 MiB file in and out', async () => {
+    const size = 32 * 1024 * 1024;
+    const chunk = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) & 0xff);
+    let sent = 0;
+    const content = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= size) return controller.close();
+        controller.enqueue(chunk);
+        sent += chunk.byteLength;
+      },
+    });
+    await session.writeFile({ path: 'big/stream.bin', content });
+    const check = await session.run({ command: 'stat -c %s big/stream.bin' });
+    expect(check.stdout.trim()).toBe(String(size));
+    let received = 0;
+    let mismatch = false;
+    for await (const part of (await session.readFile({ path: 'big/stream.bin' }))!) {
+      for (let i = 0; i < part.byteLength; i += 4099) {
+        if (part[i] !== (((received + i) % chunk.byteLength) * 7 & 0xff)) mismatch = true;
+      }
+      received += part.byteLength;
+    }
+    expect(received).toBe(size);
+    expect(mismatch).toBe(false);
+  });
+});
+
+describe('network session', () => {
+  it('exposes guest ports and reaches a guest server through getPortEndpoint', async () => {
+    expect(session.ports).toEqual([4000]);
+    const server = await session.spawn({
+      command:
+        "node -e \"require('http').createServer((q,s)=>s.end('pong '+q.url)).listen(4000,'0.0.0.0',()=>console.log('listening'))\"",
+    });
+    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('listening');
+    reader.releaseLock();
+    const { url } = await session.getPortEndpoint({ port: 4000, protocol: 'http' });
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await session.getPortUrl({ port: 4000, protocol: 'ws' })).toBe(url.replace('http:', 'ws:'));
+    const res = await fetch(`${url}hello`);
+    expect(await res.text()).toBe('pong /hello');
+    await server.kill();
+  });
+
+  it('throws HarnessCapabilityUnsupportedError for an unexposed port', async () => {
+    await expect(session.getPortEndpoint({ port: 5555 })).rejects.toMatchObject({
+      name: 'AI_HarnessCapabilityUnsupportedError',
+    });
+  });
+
+  it('restricted() has none of the infrastructure keys, not even through its prototype chain', () => {
+    const restricted = session.restricted();
+    for (const key of ['id', 'ports', 'getPortEndpoint', 'getPortUrl', 'stop', 'destroy', 'restricted', 'defaultWorkingDirectory', 'setNetworkPolicy', 'setPorts', 'addRequestTransformations']) {
+      expect(key in restricted, key).toBe(false);
+    }
+    expect(typeof restricted.run).toBe('function');
+    expect(typeof restricted.description).toBe('string');
+  });
+
+  it('the restricted view operates on the same sandbox', async () => {
+    await session.restricted().writeTextFile({ path: '/tmp/shared.txt', content: 'same vm' });
+    expect(await session.readTextFile({ path: '/tmp/shared.txt' })).toBe('same vm');
+  });
+});
+
+describe('stop and destroy', () => {
+  it('stop() is idempotent, later calls reject promptly, destroy() leaves no microVM behind', async () => {
+    const provider = createMicrosandbox({ image: harnessImage() });
+    const s = await provider.createSession();
+    expect(ourSandboxes()).toContain(s.id);
+    await s.stop();
+    await s.stop();
+    await expect(s.run({ command: 'true' })).rejects.toMatchObject({ code: 'ERR_MICROSANDBOX_SESSION_STOPPED' });
+    await s.destroy();
+    await s.destroy();
+    expect(ourSandboxes()).not.toContain(s.id);
+  });
+
+  it('leaves no sandbox of ours behind once this file is done (checked after destroy)', async () => {
+    await session.destroy();
+    expect(ourSandboxes()).toEqual(before);
+  });
+});

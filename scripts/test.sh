@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the tests: unit (cargo + vitest, no VM) and integration (real microVMs).
+# Usage: scripts/test.sh [all|unit|integration]. Ends with "N passed, N failed".
+# Integration tests boot real microVMs: directly where KVM works, otherwise inside
+# a QEMU TCG VM (scripts/vmhost) where microsandbox's KVM guests can run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+t0=$SECONDS
+bash scripts/setup.sh
+source scripts/node22.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ai-sdk-microsandbox-build/target}"
+echo "== setup done in $((SECONDS - t0)) s"
+
+results=$(mktemp -d /tmp/ai-sdk-microsandbox-test.XXXXXX)
+vitest() { npx vitest run "$@" --reporter=verbose --reporter=json; }
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+  t=$SECONDS
+  cargo test --workspace 2>&1 | tee "$results/cargo.log" || true
+  vitest __test__/unit --outputFile="$results/unit.json" || touch "$results/unit.failed"
+  echo "== unit tests done in $((SECONDS - t)) s"
+fi
+
+if [ "$what" = all ] || [ "$what" = integration ]; then
+  t=$SECONDS
+  AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE=$(scripts/images/build.sh busybox)
+  AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE=$(scripts/images/build.sh harness)
+  export AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE
+  echo "== test images ready in $((SECONDS - t)) s"
+  export AI_SDK_MICROSANDBOX_KVM=1
+  suite=(npx vitest run __test__/integration --reporter=verbose --reporter=json --outputFile="$results/integration.json")
+  if scripts/vmhost/kvm-probe.sh; then
+    "${suite[@]}" || touch "$results/integration.failed"
+  else
+    echo "== KVM cannot boot microVMs here: running the integration suite inside a QEMU TCG VM"
+    scripts/vmhost/run-in-vm.sh -- "${suite[@]}" || touch "$results/integration.failed"
+  fi
+  echo "== integration tests done in $((SECONDS - t)) s"
+fi
+
+echo "== total $((SECONDS - t0)) s"
+node scripts/summarize-tests.mjs "$results"
