@@ -14,6 +14,9 @@ echo "== setup done in $((SECONDS - t0)) s"
 
 results=$(mktemp -d /tmp/ai-sdk-microsandbox-test.XXXXXX)
 vitest() { npx vitest run "$@" --reporter=verbose --reporter=json; }
+# Tests that only make sense without usable KVM (fail-fast errors) read this.
+if scripts/vmhost/kvm-probe.sh; then kvm_here=1; else kvm_here=0; fi
+export AI_SDK_MICROSANDBOX_KVM=$kvm_here
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
   t=$SECONDS
@@ -28,9 +31,8 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
   AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE=$(scripts/images/build.sh harness)
   export AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE
   echo "== test images ready in $((SECONDS - t)) s"
-  export AI_SDK_MICROSANDBOX_KVM=1
-  suite=(npx vitest run __test__/integration --reporter=verbose --reporter=json --outputFile="$results/integration.json")
-  if scripts/vmhost/kvm-probe.sh; then
+  suite=(env AI_SDK_MICROSANDBOX_KVM=1 npx vitest run __test__/integration --reporter=verbose --reporter=json --outputFile="$results/integration.json")
+  if [ "$kvm_here" = 1 ]; then
     "${suite[@]}" || touch "$results/integration.failed"
   else
     echo "== KVM cannot boot microVMs here: running the integration suite inside a QEMU TCG VM"
