@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use microsandbox::{MicrosandboxError, Sandbox};
 
@@ -66,7 +67,7 @@ impl Provider {
         };
         let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.env).await?;
         Ok(Session::new(
-            sandbox,
+            Arc::new(sandbox),
             guest,
             record.ports,
             record.public_hostname,
@@ -179,6 +180,8 @@ impl Provider {
             Err(e) => return Err(e.into()),
         };
         let guest = guest::probe(&sandbox, settings.workdir.as_deref(), &settings.env).await?;
+        let sandbox = Arc::new(sandbox);
+        run_bootstrap_pre_commands(&sandbox, &guest, &settings.bootstrap_pre_commands).await?;
         if ownership == Ownership::Resumable {
             SessionRecord {
                 name: name.to_owned(),
@@ -236,7 +239,7 @@ impl Provider {
         })?;
         let guest = guest::probe(&sandbox, None, &Default::default()).await?;
         Ok(Session::new(
-            sandbox,
+            Arc::new(sandbox),
             guest,
             ports,
             settings.public_hostname.clone(),
@@ -244,6 +247,32 @@ impl Provider {
             self.cache_root.clone(),
         ))
     }
+}
+
+/// Runs `bootstrapPreCommands` in order on a fresh sandbox; the first failure
+/// fails the create, with the command's output.
+async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::GuestInfo, commands: &[String]) -> Result<()> {
+    for (i, command) in commands.iter().enumerate() {
+        let process = crate::process::Process::exec(
+            sandbox.clone(),
+            &guest.shell,
+            command,
+            guest.working_directory.clone(),
+            guest.env.clone(),
+        )
+        .await?;
+        let (_, stderr) = tokio::join!(process.stdout.read_all(), process.stderr.read_all());
+        let code = process.wait().await;
+        if code != 0 {
+            let stderr = String::from_utf8_lossy(&stderr);
+            let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+            return Err(Error::new(
+                ErrorCode::BootFailed,
+                format!("bootstrapPreCommands[{i}] `{command}` exited with {code}: {}", tail.trim()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Names of all sandboxes the runtime knows, to tell live port leases from stale ones.

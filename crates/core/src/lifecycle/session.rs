@@ -47,7 +47,7 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(
-        sandbox: Sandbox,
+        sandbox: Arc<Sandbox>,
         guest: GuestInfo,
         ports: Vec<LeasedPort>,
         public_hostname: Option<String>,
@@ -56,7 +56,7 @@ impl Session {
     ) -> Self {
         Self {
             name: sandbox.name().to_owned(),
-            sandbox: Arc::new(sandbox),
+            sandbox,
             guest,
             ports,
             public_hostname,
