@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs one command inside a throwaway QEMU TCG VM ("L1") whose /dev/kvm works, for hosts where libkrun
+# microVMs cannot boot (no KVM, or nested KVM that fails with KVM_EXIT_INTERNAL_ERROR).
+# L1 mounts the host's / over virtio-9p READ-WRITE and chroots into it, so the command sees the host's
+# files, the caller's cwd and exported environment. MSB_HOME lives on an ext4 scratch disk kept in the
+# cache dir (microsandbox needs xattrs, and its image cache survives between runs).
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 [--timeout SECS] [--memory MiB] [--cpus N] [--fresh-scratch] -- command [args...]" >&2
+  exit 2
+}
+timeout=3600 memory=6144 cpus=2 fresh=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --timeout | --memory | --cpus)
+      [[ "${2-}" =~ ^[1-9][0-9]*$ ]] || usage
+      declare "${1#--}=$2"; shift 2 ;;
+    --fresh-scratch) fresh=1; shift ;;
+    --) shift; break ;;
+    *) usage ;;
+  esac
+done
+[ $# -gt 0 ] || usage
+# Already inside the VM: just run the command (lets scripts call the runner unconditionally).
+[ "${AI_SDK_MICROSANDBOX_VMHOST-}" = 1 ] && exec "$@"
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${AI_SDK_MICROSANDBOX_VMHOST_DIR:-$HOME/.cache/ai-sdk-microsandbox-dev/vmhost}"
+log() { echo "vmhost: $*" >&2; }
+now() { date +%s.%N; }
+t0="$(now)"
+
+"$here/setup.sh"
+cache="$(cd "$cache" && pwd -P)"  # absolute and without symlinks, as the VM sees the host's root
+# Paths go into QEMU options (',' is special) and the kernel command line (split on spaces).
+[[ "$cache" != *[[:space:],]* ]] || { log "the cache dir must not contain spaces or commas: $cache"; exit 2; }
+
+# One VM at a time per cache dir: the scratch disk must not be mounted twice.
+exec 9>"$cache/scratch.lock"
+flock -n 9 || { log "waiting for another run-in-vm.sh using $cache"; flock 9; }
+
+# The VM mounts the scratch disk on its own tmpfs /run: a short path, because msb's socket paths
+# under MSB_HOME must stay below 108 bytes (a MSB_HOME under ~/.cache is too long).
+img="$cache/scratch.img" mnt=/run/vmhost
+if [ -n "$fresh" ] || [ ! -f "$img" ]; then
+  log "creating the 16 GiB sparse ext4 scratch disk $img"
+  rm -f "$img" "$img.new"
+  truncate -s 16G "$img.new"
+  mkfs.ext4 -q -F -L vmhost-scratch "$img.new"
+  mv "$img.new" "$img"
+fi
+
+run="$(mktemp -d "$cache/run.XXXXXX")"  # mode 700: holds the caller's environment
+qpid=
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+  if [ -n "$qpid" ]; then kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
+  rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# The command file that L1 runs in the chroot with bash.
+(umask 077 && export -p >"$run/env")
+{
+  printf '. %q 2>/dev/null; rm -f %q\n' "$run/env" "$run/env"
+  echo "export AI_SDK_MICROSANDBOX_VMHOST=1 AI_SDK_MICROSANDBOX_VMHOST_SCRATCH=$mnt MSB_HOME=$mnt/msb"
+  echo "mkdir -p $mnt/msb"
+  echo "umask $(umask)"
+  printf 'cd %q || exit 1\n' "$PWD"
+  printf '%q ' "$@"; echo
+} >"$run/cmd.sh"
+
+tty=0; [ -t 1 ] && tty=1
+quiet="quiet loglevel=0"
+[ -z "${VMHOST_DEBUG-}" ] || quiet="loglevel=7"  # VMHOST_DEBUG=1 shows the L1 kernel's messages
+# shellcheck disable=SC2054  # commas are QEMU's
+qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg -cpu max
+  -m "$memory" -smp "$cpus" -display none -monitor none -serial stdio -no-reboot
+  -kernel "$cache/kernel/vmlinux" -initrd "$cache/initramfs.cpio.gz"
+  -append "console=ttyS0 rdinit=/init $quiet panic=-1 mitigations=off edd=off vmhost_run=$run vmhost_scratch=$mnt vmhost_tty=$tty"
+  -drive "file=$img,format=raw,if=virtio,cache=unsafe"
+  -fsdev local,id=hostroot,path=/,security_model=none,multidevs=remap
+  -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+  -nic user,model=virtio-net-pci)
+tq="$(now)"
+# The serial console is the command's stdout+stderr; stdin is not forwarded.
+timeout -k 5 "$timeout" "${qemu[@]}" </dev/null &
+qpid=$!
+st=0; wait "$qpid" || st=$?
+qpid=
+t1="$(now)"
+
+timing() {
+  local boot=
+  [ -f "$run/ready" ] && boot="$(stat -c %.9Y "$run/ready")"
+  awk -v t0="$t0" -v tq="$tq" -v b="$boot" -v t1="$t1" 'BEGIN {
+    printf "vmhost: setup %.1f s, VM boot %s, total %.1f s\n", tq - t0, b == "" ? "n/a" : sprintf("%.1f s", b - tq), t1 - t0 }' >&2
+}
+timing
+if [ "$st" = 124 ] || { [ "$st" = 137 ] && [ ! -f "$run/rc" ]; }; then
+  log "timed out after $timeout s; the VM was stopped"
+  exit 124
+fi
+if [ ! -s "$run/rc" ]; then
+  log "the VM stopped without reporting the command's exit code (QEMU exit status $st)"
+  exit 125
+fi
+exit "$(cat "$run/rc")"
