@@ -8,6 +8,14 @@ const text = async (stream: ReadableStream<Uint8Array>) => new Response(stream).
 const bytes = async (stream: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(stream).arrayBuffer());
 
 let session: MicrosandboxSession;
+
+/** Polls until the process whose pid is in `pidFile` no longer exists (at most ~15 s). */
+async function waitUntilGone(pidFile: string): Promise<boolean> {
+  const { stdout } = await session.run({
+    command: `for i in $(seq 1 60); do kill -0 "$(cat ${pidFile})" 2>/dev/null || { echo gone; exit 0; }; sleep 0.25; done; echo alive`,
+  });
+  return stdout === 'gone\n';
+}
 let before: string[];
 
 beforeAll(async () => {
@@ -93,9 +101,7 @@ describe('run', () => {
     controller.abort(new Error('aborted by test'));
     await expect(running).rejects.toThrow('aborted by test');
     expect(Date.now() - started).toBeLessThan(20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const alive = await session.run({ command: 'kill -0 "$(cat /tmp/run-abort.pid)" 2>/dev/null && echo alive || echo gone' });
-    expect(alive.stdout).toBe('gone\n');
+    expect(await waitUntilGone('/tmp/run-abort.pid')).toBe(true);
   });
 });
 
@@ -123,8 +129,7 @@ describe('spawn', () => {
     await proc.kill();
     const { exitCode } = await proc.wait();
     expect(exitCode).not.toBe(0);
-    const child = await session.run({ command: 'kill -0 "$(cat /tmp/child.pid)" 2>/dev/null && echo alive || echo gone' });
-    expect(child.stdout).toBe('gone\n');
+    expect(await waitUntilGone('/tmp/child.pid')).toBe(true);
     await proc.kill();
   });
 

@@ -91,6 +91,7 @@ impl Provider {
 
     async fn create(&self, settings: &CreateSettings, session_id: Option<&str>) -> Result<Session> {
         runtime::preflight().await?;
+        super::orphans::reap_once().await;
         let source = image::resolve(&settings.image).await?;
         let (name, ownership) = match session_id {
             Some(id) => (self.session_name(settings, id), Ownership::Resumable),
@@ -99,8 +100,10 @@ impl Provider {
         if ownership == Ownership::Resumable {
             self.clear_existing(&name, session_id.unwrap_or_default(), settings.replace).await?;
         }
+        let _creating = Creating::register(&name);
         let live = live_sandbox_names().await?;
-        let ports = PortLeases::new(&self.cache_root).acquire(&name, &settings.ports, &|owner| live.contains(owner))?;
+        let ports = PortLeases::new(&self.cache_root)
+            .acquire(&name, &settings.ports, &|owner| live.contains(owner) || Creating::contains(owner))?;
         match self.boot(settings, &source, &name, ownership, &ports).await {
             Ok(session) => Ok(session),
             Err(err) => {
@@ -155,6 +158,9 @@ impl Provider {
             .envs(settings.env.clone())
             // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
             .detached(ownership == Ownership::Resumable);
+        if ownership == Ownership::Ephemeral {
+            builder = builder.label(super::orphans::CREATOR_LABEL, super::orphans::this_process());
+        }
         if let Some(cpus) = settings.cpus {
             builder = builder.cpus(cpus);
         }
@@ -179,6 +185,13 @@ impl Provider {
             }
             Err(e) => return Err(e.into()),
         };
+        // The runtime only logs a port it failed to bind; a session without its URL is useless.
+        if let Some(port) = ports.iter().find(|p| p.protocol == PortProtocol::Tcp && !crate::ports::published(p)) {
+            return Err(Error::new(
+                ErrorCode::PortUnavailable,
+                format!("host port {} for guest port {} could not be bound (taken by another program?)", port.host, port.guest),
+            ));
+        }
         let guest = guest::probe(&sandbox, settings.workdir.as_deref(), &settings.env).await?;
         let sandbox = Arc::new(sandbox);
         run_bootstrap_pre_commands(&sandbox, &guest, &settings.bootstrap_pre_commands).await?;
@@ -273,6 +286,32 @@ async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::Guest
         }
     }
     Ok(())
+}
+
+/// Sandboxes this process is creating right now: their port leases are live
+/// although the runtime does not list them yet.
+struct Creating(String);
+
+static CREATING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl Creating {
+    fn register(name: &str) -> Self {
+        CREATING.lock().unwrap().push(name.to_owned());
+        Self(name.to_owned())
+    }
+
+    fn contains(name: &str) -> bool {
+        CREATING.lock().unwrap().iter().any(|n| n == name)
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        let mut creating = CREATING.lock().unwrap();
+        if let Some(i) = creating.iter().position(|n| *n == self.0) {
+            creating.swap_remove(i);
+        }
+    }
 }
 
 /// Names of all sandboxes the runtime knows, to tell live port leases from stale ones.

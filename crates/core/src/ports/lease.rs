@@ -1,9 +1,10 @@
 //! Cross-process host-port leases.
 //!
 //! A lease is a file `<cache>/ports/<proto>-<port>` naming the sandbox that
-//! holds it. Leases are taken under an exclusive file lock, outlive the
-//! process (a stopped session keeps its URL for resume), and are released on
-//! destroy. A lease whose sandbox no longer exists is stale and reclaimed.
+//! holds it and the process that took it. Leases are taken under an exclusive
+//! file lock, outlive the process (a stopped session keeps its URL for
+//! resume), and are released on destroy. A lease is stale, and reclaimed, when
+//! its sandbox does not exist and no live process is still creating it.
 
 use std::fs::{File, OpenOptions};
 use std::net::{IpAddr, TcpListener, UdpSocket};
@@ -32,7 +33,7 @@ impl PortLeases {
 
     /// Leases one host port per setting for `owner`: the configured host port
     /// when it is free, otherwise one the OS hands out. `is_alive` tells
-    /// whether another lease's owner still exists (else the lease is stale).
+    /// whether another lease's sandbox exists.
     pub fn acquire(
         &self,
         owner: &str,
@@ -64,7 +65,7 @@ impl PortLeases {
         let _guard = self.lock()?;
         for port in ports {
             let path = self.lease_path(port.protocol, port.host);
-            if std::fs::read_to_string(&path).is_ok_and(|held_by| held_by == owner) {
+            if std::fs::read_to_string(&path).is_ok_and(|lease| parse_lease(&lease).0 == owner) {
                 std::fs::remove_file(&path)?;
             }
         }
@@ -91,12 +92,16 @@ impl PortLeases {
     fn available(&self, owner: &str, protocol: PortProtocol, port: u16, is_alive: &dyn Fn(&str) -> bool) -> bool {
         match std::fs::read_to_string(self.lease_path(protocol, port)) {
             Err(_) => true,
-            Ok(held_by) => held_by == owner || !is_alive(&held_by),
+            Ok(lease) => {
+                let (held_by, pid) = parse_lease(&lease);
+                held_by == owner || (!is_alive(held_by) && !creator_running(pid))
+            }
         }
     }
 
     fn write_lease(&self, protocol: PortProtocol, port: u16, owner: &str) -> Result<()> {
-        crate::cache::write_atomic(&self.lease_path(protocol, port), owner.as_bytes())?;
+        let lease = format!("{owner}\n{}", std::process::id());
+        crate::cache::write_atomic(&self.lease_path(protocol, port), lease.as_bytes())?;
         Ok(())
     }
 
@@ -114,6 +119,29 @@ impl PortLeases {
         file.lock()?;
         Ok(file)
     }
+}
+
+/// `owner\npid`: the sandbox name and the process that took the lease.
+fn parse_lease(lease: &str) -> (&str, Option<u32>) {
+    let mut lines = lease.lines();
+    let owner = lines.next().unwrap_or("");
+    (owner, lines.next().and_then(|p| p.trim().parse().ok()))
+}
+
+/// Whether the process that took a lease may still be creating its sandbox.
+/// This process's own leases are judged by their sandbox alone: a create in
+/// flight here holds the lease lock only while leasing, and its leases name a
+/// sandbox that `is_alive` learns about from the creator.
+fn creator_running(pid: Option<u32>) -> bool {
+    match pid {
+        Some(pid) if pid != std::process::id() => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        _ => false,
+    }
+}
+
+/// Whether something (the microVM's port forwarder) now listens on this host port.
+pub fn published(port: &LeasedPort) -> bool {
+    !bindable(port.protocol, port.bind, port.host)
 }
 
 fn bindable(protocol: PortProtocol, bind: IpAddr, port: u16) -> bool {

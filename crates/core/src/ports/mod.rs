@@ -3,4 +3,4 @@
 
 mod lease;
 
-pub use lease::{PortLeases, LeasedPort};
+pub use lease::{LeasedPort, PortLeases, published};
