@@ -1,5 +1,5 @@
 // Sums cargo test and vitest JSON results into the one line CI reads.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
@@ -13,17 +13,17 @@ if (existsSync(cargoLog)) {
     failed += Number(m[2]);
   }
 }
-for (const suite of ['unit', 'integration']) {
-  const file = join(dir, `${suite}.json`);
-  if (!existsSync(file)) continue;
-  const report = JSON.parse(readFileSync(file, 'utf8'));
-  passed += report.numPassedTests;
-  // A file that failed to load counts as a failure too.
-  failed += report.numFailedTests + (report.numFailedTestSuites && !report.numFailedTests ? 1 : 0);
-}
-for (const marker of ['unit.failed', 'integration.failed']) {
-  // A suite that crashed before writing its report.
-  if (existsSync(join(dir, marker)) && !existsSync(join(dir, marker.replace('.failed', '.json')))) failed += 1;
+for (const file of readdirSync(dir)) {
+  if (file.endsWith('.json')) {
+    const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    // A file that failed to load has no failed test but must count.
+    if (report.numFailedTestSuites > 0 && report.numFailedTests === 0) failed += 1;
+  } else if (file.endsWith('.failed') && !existsSync(join(dir, file.replace(/\.failed$/, '.json')))) {
+    // A run that crashed before writing its report.
+    failed += 1;
+  }
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
