@@ -840,4 +840,5 @@ module.exports.NativeFileWriter = nativeBinding.NativeFileWriter
 module.exports.NativeProcess = nativeBinding.NativeProcess
 module.exports.NativeProvider = nativeBinding.NativeProvider
 module.exports.NativeSession = nativeBinding.NativeSession
+module.exports.NativeTemplate = nativeBinding.NativeTemplate
 module.exports.configureRuntime = nativeBinding.configureRuntime

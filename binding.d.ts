@@ -38,16 +38,25 @@ export declare class NativeProvider {
   constructor(settings: any)
   /** True when the provider wraps a sandbox the caller owns. */
   get wrapsSandbox(): boolean
-  createSession(sessionId?: string | undefined | null): Promise<NativeSession>
+  get supportsTemplates(): boolean
+  /** A template to bootstrap for `identity`, or null when one is published. */
+  prepareTemplate(identity: string): Promise<NativeTemplate | null>
+  createSession(sessionId?: string | undefined | null, identity?: string | undefined | null): Promise<NativeSession>
   resumeSession(sessionId: string): Promise<NativeSession>
+  prune(options?: PruneInput | undefined | null): Promise<PruneResult>
 }
 
 export declare class NativeSession {
   get id(): string
   get defaultWorkingDirectory(): string
   get ports(): Array<number>
+  /** Whether first-create setup already ran, in the template this session forked from. */
+  get forkedFromTemplate(): boolean
   get description(): string
   portUrl(guestPort: number, protocol: string): string
+  /** A plain exec (for `run`): fastest, ends with this process. */
+  exec(command: string, workingDirectory?: string | undefined | null, env?: Record<string, string> | undefined | null): Promise<NativeProcess>
+  /** A detached process (for `spawn`): survives this process. */
   spawn(command: string, workingDirectory?: string | undefined | null, env?: Record<string, string> | undefined | null): Promise<NativeProcess>
   readFile(path: string): Promise<Buffer | null>
   openRead(path: string): Promise<NativeFileReader | null>
@@ -55,6 +64,13 @@ export declare class NativeSession {
   openWrite(path: string): Promise<NativeFileWriter>
   stop(): Promise<void>
   destroy(): Promise<void>
+}
+
+/** A template microVM waiting for first-create setup, then publish or abandon. */
+export declare class NativeTemplate {
+  get session(): NativeSession
+  publish(): Promise<void>
+  abandon(): Promise<void>
 }
 
 export interface CollectedOutput {
@@ -68,3 +84,14 @@ export interface CollectedOutput {
  * `MSB_HOME` holding a runtime still win.
  */
 export declare function configureRuntime(packagedMsbPath?: string | undefined | null): void
+
+export interface PruneInput {
+  keepNewest?: number
+  keepUsedWithinSeconds?: number
+}
+
+export interface PruneResult {
+  removedOrphans: Array<string>
+  removedTemplates: Array<string>
+  keptTemplates: Array<string>
+}

@@ -23,7 +23,22 @@ export function createMicrosandbox(settings) {
       await nativeSession.destroy().catch(() => {});
       throw abortReason(abortSignal);
     }
-    return new MicrosandboxNetworkSandboxSession(nativeSession);
+    return nativeSession;
+  }
+
+  // Runs the caller's setup on a fresh template microVM and publishes its
+  // snapshot; on failure nothing is published. Null template: already published.
+  async function bootstrapTemplate(identity, onFirstCreate, abortSignal) {
+    const template = await callNative(() => provider.prepareTemplate(identity));
+    if (template === null) return;
+    try {
+      await onFirstCreate(new MicrosandboxNetworkSandboxSession(template.session).restricted(), { abortSignal });
+      throwIfAborted(abortSignal);
+    } catch (err) {
+      await template.abandon().catch(() => {});
+      throw err;
+    }
+    await callNative(() => template.publish());
   }
 
   return {
@@ -32,11 +47,17 @@ export function createMicrosandbox(settings) {
 
     async createSession({ sessionId, abortSignal, identity, onFirstCreate } = {}) {
       throwIfAborted(abortSignal);
-      const session = await settle(provider.createSession(sessionId), abortSignal);
-      // Without a template snapshot, first-create setup runs on every fresh session.
-      if (onFirstCreate && !provider.wrapsSandbox && identity !== undefined) {
+      // A wrapped sandbox belongs to the caller: first-create setup is theirs.
+      const firstCreate = provider.wrapsSandbox ? undefined : onFirstCreate;
+      if (firstCreate && identity !== undefined && provider.supportsTemplates) {
+        await bootstrapTemplate(identity, firstCreate, abortSignal);
+      }
+      const nativeSession = await settle(provider.createSession(sessionId, identity), abortSignal);
+      const session = new MicrosandboxNetworkSandboxSession(nativeSession);
+      // Not forked from a template (none possible for this image): set up this session itself.
+      if (firstCreate && !nativeSession.forkedFromTemplate) {
         try {
-          await onFirstCreate(session.restricted(), { abortSignal });
+          await firstCreate(session.restricted(), { abortSignal });
         } catch (err) {
           await session.destroy().catch(() => {});
           throw err;
@@ -47,7 +68,16 @@ export function createMicrosandbox(settings) {
 
     async resumeSession({ sessionId, abortSignal }) {
       throwIfAborted(abortSignal);
-      return settle(provider.resumeSession(sessionId), abortSignal);
+      return new MicrosandboxNetworkSandboxSession(await settle(provider.resumeSession(sessionId), abortSignal));
+    },
+
+    /**
+     * Removes what nobody can use any more: sandboxes of sessions without a sessionId whose
+     * process is gone, and bootstrap templates beyond the newest few not used recently.
+     */
+    async prune({ keepNewest, keepUsedWithinMs } = {}) {
+      const keepUsedWithinSeconds = keepUsedWithinMs === undefined ? undefined : keepUsedWithinMs / 1000;
+      return callNative(() => provider.prune({ keepNewest, keepUsedWithinSeconds }));
     },
   };
 }

@@ -34,6 +34,12 @@ fn is_archive(path: &Path) -> bool {
     name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".oci")
 }
 
+/// Whether sandboxes from this image can be snapshotted: an OCI reference or
+/// an image archive, not a rootfs directory or disk image.
+pub fn snapshot_capable(image: &str) -> bool {
+    !looks_like_path(image) || is_archive(Path::new(image))
+}
+
 pub async fn resolve(image: &str) -> Result<ImageSource> {
     if !looks_like_path(image) {
         return Ok(ImageSource::Reference(image.to_owned()));

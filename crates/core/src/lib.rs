@@ -13,8 +13,9 @@ pub mod ports;
 pub mod process;
 pub mod runtime;
 pub mod settings;
+pub mod snapshots;
 
 pub use error::{Error, ErrorCode, Result};
-pub use lifecycle::{Ownership, Provider, Session};
+pub use lifecycle::{Ownership, Provider, Session, TemplateBootstrap};
 pub use process::Process;
 pub use settings::Settings;

@@ -6,6 +6,7 @@ mod files;
 mod process;
 mod provider;
 mod session;
+mod template;
 
 use napi_derive::napi;
 

@@ -15,8 +15,8 @@ pub struct NativeSession {
 }
 
 impl NativeSession {
-    pub fn new(session: Session) -> Self {
-        Self { inner: Arc::new(session) }
+    pub fn new(session: Arc<Session>) -> Self {
+        Self { inner: session }
     }
 }
 
@@ -35,6 +35,12 @@ impl NativeSession {
     #[napi(getter)]
     pub fn ports(&self) -> Vec<u32> {
         self.inner.guest_ports().into_iter().map(u32::from).collect()
+    }
+
+    /// Whether first-create setup already ran, in the template this session forked from.
+    #[napi(getter)]
+    pub fn forked_from_template(&self) -> bool {
+        self.inner.forked_from_template()
     }
 
     #[napi(getter)]

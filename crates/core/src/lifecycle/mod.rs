@@ -6,5 +6,5 @@ mod provider;
 mod record;
 mod session;
 
-pub use provider::Provider;
+pub use provider::{Provider, TemplateBootstrap};
 pub use session::{Ownership, Session};

@@ -1,14 +1,12 @@
-//! Cleanup of sandboxes nobody can use any more: ephemeral sessions (no
-//! `sessionId`) whose creating process is gone. Such a sandbox stopped with
-//! its creator but its row and disk stay until removed.
+//! Cleanup of sandboxes nobody can use any more: sessions without a
+//! `sessionId` whose creating process is gone. Their records name the creator.
 
-use microsandbox::Sandbox;
+use std::path::Path;
+
 use tokio::sync::OnceCell;
 
-use crate::naming::OWNER_LABEL;
-
-/// Label naming the process that owns an ephemeral sandbox: `<boot id>:<pid>`.
-pub const CREATOR_LABEL: &str = "ai-sdk-microsandbox.creator";
+use super::record::SessionRecord;
+use crate::ports::PortLeases;
 
 pub fn this_process() -> String {
     format!("{}:{}", boot_id(), std::process::id())
@@ -20,24 +18,30 @@ fn boot_id() -> String {
 
 fn creator_gone(creator: &str) -> bool {
     let Some((boot, pid)) = creator.split_once(':') else { return false };
-    if boot != boot_id() {
-        return true;
-    }
-    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    boot != boot_id() || !Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Removes orphaned ephemeral sandboxes, once per process.
-pub async fn reap_once() {
-    static DONE: OnceCell<()> = OnceCell::const_new();
-    DONE.get_or_init(|| async {
-        let Ok(page) = Sandbox::list_with(|l| l.label(OWNER_LABEL, "1").limit(100)).await else { return };
-        for handle in page.sandboxes {
-            let creator = handle.config().ok().and_then(|c| c.spec.labels.get(CREATOR_LABEL).cloned());
-            if creator.as_deref().is_some_and(creator_gone) {
-                tracing::info!(sandbox = handle.name(), "removing an orphaned ephemeral sandbox");
-                let _ = super::session::remove_sandbox(handle.name()).await;
+/// Removes orphaned ephemeral sandboxes with their leases; returns their names.
+pub async fn reap(cache_root: &Path) -> Vec<String> {
+    let mut reaped = Vec::new();
+    for record in SessionRecord::all(cache_root) {
+        if record.creator.as_deref().is_some_and(creator_gone) {
+            tracing::info!(sandbox = record.name, "removing an orphaned sandbox whose creator is gone");
+            if super::session::remove_sandbox(&record.name).await.is_ok() {
+                let _ = PortLeases::new(cache_root).release(&record.name, &record.ports);
+                SessionRecord::remove(cache_root, &record.name);
+                reaped.push(record.name);
             }
         }
+    }
+    reaped
+}
+
+/// [`reap`], once per process.
+pub async fn reap_once(cache_root: &Path) {
+    static DONE: OnceCell<()> = OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        reap(cache_root).await;
     })
     .await;
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use microsandbox::{MicrosandboxError, Sandbox};
+use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
 
 use super::record::SessionRecord;
 use super::session::{Ownership, Session, remove_sandbox};
@@ -14,11 +14,24 @@ use crate::image::{self, ImageSource};
 use crate::naming::{self, OWNER_LABEL};
 use crate::ports::{LeasedPort, PortLeases};
 use crate::settings::{CreateSettings, PortProtocol, Settings, WrapSettings};
+use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
 use crate::{guest, runtime};
 
 pub struct Provider {
     settings: Settings,
     cache_root: PathBuf,
+}
+
+/// A template being bootstrapped: its microVM is up (pre-commands done) and
+/// waits for the caller's first-create setup, then [`Self::publish`] or
+/// [`Self::abandon`]. Holds the template's lock until then.
+pub struct TemplateBootstrap {
+    pub session: Arc<Session>,
+    key: String,
+    image: String,
+    image_digest: Option<String>,
+    cache_root: PathBuf,
+    _lock: TemplateLock,
 }
 
 impl Provider {
@@ -30,12 +43,68 @@ impl Provider {
         &self.settings
     }
 
+    /// Whether sessions can fork from bootstrap templates: create mode with an
+    /// OCI image (snapshots need one; a rootfs directory cannot be snapshotted).
+    pub fn supports_templates(&self) -> bool {
+        matches!(&self.settings, Settings::Create(s) if image::snapshot_capable(&s.image))
+    }
+
+    /// For an identity without a usable template: boots a template microVM,
+    /// runs `bootstrapPreCommands`, and returns it for the caller's setup.
+    /// `None` when a template is already published (maybe after waiting for
+    /// another process that was bootstrapping it).
+    pub async fn prepare_template(&self, identity: &str) -> Result<Option<TemplateBootstrap>> {
+        let Settings::Create(settings) = &self.settings else { return Ok(None) };
+        if !self.supports_templates() {
+            return Ok(None);
+        }
+        runtime::preflight().await?;
+        let source = image::resolve(&settings.image).await?;
+        let ImageSource::Reference(image_ref) = &source else { return Ok(None) };
+        let key = snapshots::template_key(identity, settings, image_ref);
+        let store = TemplateStore::new(&self.cache_root);
+        let lock = store.lock(&key).await?;
+        if self.usable_template(&key, image_ref).await.is_some() {
+            return Ok(None);
+        }
+        let name = template_sandbox_name(&key);
+        // Left over from a bootstrap that was interrupted: we hold the lock, nobody else uses it.
+        remove_sandbox(&name).await?;
+        let session = match self.boot(settings, &source, &name, Ownership::Ephemeral, &[], None).await {
+            Ok(session) => session,
+            Err(err) => {
+                let _ = remove_sandbox(&name).await;
+                return Err(err);
+            }
+        };
+        Ok(Some(TemplateBootstrap {
+            session: Arc::new(session),
+            key,
+            image: image_ref.clone(),
+            image_digest: image_digest(image_ref).await,
+            cache_root: self.cache_root.clone(),
+            _lock: lock,
+        }))
+    }
+
+    /// The published template for `key`, unless its image has changed since.
+    async fn usable_template(&self, key: &str, image_ref: &str) -> Option<TemplateRecord> {
+        let record = TemplateStore::new(&self.cache_root).get(key)?;
+        let current = image_digest(image_ref).await;
+        if record.image_digest.is_some() && current.is_some() && record.image_digest != current {
+            return None;
+        }
+        Snapshot::get(&record.snapshot).await.ok()?;
+        Some(record)
+    }
+
     /// A new session. With a `session_id` the microVM is named after it,
     /// outlives this process and can be resumed; without one it is removed on
-    /// stop and stops with this process.
-    pub async fn create_session(&self, session_id: Option<&str>) -> Result<Session> {
+    /// stop, and by the next process if this one dies first. With an
+    /// `identity` that has a published template, the session forks from it.
+    pub async fn create_session(&self, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
         match &self.settings {
-            Settings::Create(s) => self.create(s, session_id).await,
+            Settings::Create(s) => self.create(s, session_id, identity).await,
             Settings::Wrap(w) => self.attach(w).await,
         }
     }
@@ -72,8 +141,16 @@ impl Provider {
             record.ports,
             record.public_hostname,
             Ownership::Resumable,
+            false,
             self.cache_root.clone(),
         ))
+    }
+
+    /// Removes orphaned sandboxes (sessions without an id whose process is
+    /// gone) and templates not used lately beyond the newest few.
+    pub async fn prune(&self, options: snapshots::PruneOptions) -> (Vec<String>, snapshots::PruneReport) {
+        let orphans = super::orphans::reap(&self.cache_root).await;
+        (orphans, snapshots::prune(&self.cache_root, options).await)
     }
 
     fn session_name(&self, settings: &CreateSettings, session_id: &str) -> String {
@@ -89,10 +166,17 @@ impl Provider {
         }
     }
 
-    async fn create(&self, settings: &CreateSettings, session_id: Option<&str>) -> Result<Session> {
+    async fn create(&self, settings: &CreateSettings, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
         runtime::preflight().await?;
-        super::orphans::reap_once().await;
+        super::orphans::reap_once(&self.cache_root).await;
         let source = image::resolve(&settings.image).await?;
+        let template = match (identity, &source) {
+            (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
+                let key = snapshots::template_key(identity, settings, image_ref);
+                self.usable_template(&key, image_ref).await
+            }
+            _ => None,
+        };
         let (name, ownership) = match session_id {
             Some(id) => (self.session_name(settings, id), Ownership::Resumable),
             None => (naming::anonymous_name(), Ownership::Ephemeral),
@@ -104,8 +188,13 @@ impl Provider {
         let live = live_sandbox_names().await?;
         let ports = PortLeases::new(&self.cache_root)
             .acquire(&name, &settings.ports, &|owner| live.contains(owner) || Creating::contains(owner))?;
-        match self.boot(settings, &source, &name, ownership, &ports).await {
-            Ok(session) => Ok(session),
+        match self.boot(settings, &source, &name, ownership, &ports, template.as_ref()).await {
+            Ok(session) => {
+                if let Some(template) = &template {
+                    TemplateStore::new(&self.cache_root).touch(&template.key);
+                }
+                Ok(session)
+            }
             Err(err) => {
                 // A failed boot leaves a stopped row and our leases behind: clean both.
                 let _ = remove_sandbox(&name).await;
@@ -144,6 +233,8 @@ impl Provider {
         Ok(())
     }
 
+    /// Boots a sandbox: cold from the image (then runs the pre-commands), or
+    /// forked from a template snapshot (already bootstrapped).
     async fn boot(
         &self,
         settings: &CreateSettings,
@@ -151,34 +242,23 @@ impl Provider {
         name: &str,
         ownership: Ownership,
         ports: &[LeasedPort],
+        template: Option<&TemplateRecord>,
     ) -> Result<Session> {
-        let mut builder = source
-            .apply(Sandbox::builder(name))
-            .label(OWNER_LABEL, "1")
-            .envs(settings.env.clone())
-            // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
-            .detached(ownership == Ownership::Resumable);
-        if ownership == Ownership::Ephemeral {
-            builder = builder.label(super::orphans::CREATOR_LABEL, super::orphans::this_process());
-        }
-        if let Some(cpus) = settings.cpus {
-            builder = builder.cpus(cpus);
-        }
-        if let Some(mib) = settings.memory_mib {
-            builder = builder.memory(mib);
-        }
-        for port in ports {
-            builder = match port.protocol {
-                PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),
-                PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
-            };
-        }
-        if let Some(policy) = &settings.network_policy {
-            let policy = policy.to_microsandbox()?;
-            builder = builder.network(|n| n.policy(policy));
-        }
-        let sandbox = match builder.create().await {
-            Ok(sandbox) => sandbox,
+        let record = SessionRecord {
+            name: name.to_owned(),
+            working_directory: String::new(),
+            ports: ports.to_vec(),
+            public_hostname: settings.public_hostname.clone(),
+            creator: (ownership == Ownership::Ephemeral).then(super::orphans::this_process),
+        };
+        // Saved before booting, so that an orphan is found even if this process dies mid-boot.
+        record.save(&self.cache_root)?;
+        let created = match template {
+            Some(template) => fork(settings, name, ports, template).await,
+            None => cold_create(settings, source, name, ownership, ports).await,
+        };
+        let sandbox = match created {
+            Ok(sandbox) => Arc::new(sandbox),
             Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(name, err).await),
             Err(err @ (MicrosandboxError::Image(_) | MicrosandboxError::ImageNotFound(_))) => {
                 return Err(image::missing_reference(&settings.image, &err));
@@ -192,24 +272,19 @@ impl Provider {
                 format!("host port {} for guest port {} could not be bound (taken by another program?)", port.host, port.guest),
             ));
         }
-        let guest = guest::probe(&sandbox, settings.workdir.as_deref(), &settings.env).await?;
-        let sandbox = Arc::new(sandbox);
-        run_bootstrap_pre_commands(&sandbox, &guest, &settings.bootstrap_pre_commands).await?;
-        if ownership == Ownership::Resumable {
-            SessionRecord {
-                name: name.to_owned(),
-                working_directory: guest.working_directory.clone(),
-                ports: ports.to_vec(),
-                public_hostname: settings.public_hostname.clone(),
-            }
-            .save(&self.cache_root)?;
+        let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
+        let guest = guest::probe(&sandbox, workdir, &settings.env).await?;
+        if template.is_none() {
+            run_bootstrap_pre_commands(&sandbox, &guest, &settings.bootstrap_pre_commands).await?;
         }
+        SessionRecord { working_directory: guest.working_directory.clone(), ..record }.save(&self.cache_root)?;
         Ok(Session::new(
             sandbox,
             guest,
             ports.to_vec(),
             settings.public_hostname.clone(),
             ownership,
+            template.is_some(),
             self.cache_root.clone(),
         ))
     }
@@ -257,9 +332,116 @@ impl Provider {
             ports,
             settings.public_hostname.clone(),
             Ownership::Borrowed,
+            false,
             self.cache_root.clone(),
         ))
     }
+}
+
+impl TemplateBootstrap {
+    /// Stops the template microVM, snapshots its disk, publishes the template
+    /// for every process, and removes the template microVM.
+    pub async fn publish(self) -> Result<()> {
+        let name = self.session.id().to_owned();
+        let working_directory = self.session.default_working_directory().to_owned();
+        super::session::stop_sandbox_by_name(&name).await?;
+        let snapshot_name = format!("t-{}", &self.key[..24]);
+        // A snapshot of an earlier, unpublished attempt would block the name.
+        let _ = Snapshot::remove(&format!("{}:{snapshot_name}", snapshots::SNAPSHOT_GROUP), true).await;
+        Snapshot::builder(snapshot_name.clone())
+            .from_sandbox(&name)
+            .group(snapshots::SNAPSHOT_GROUP)
+            .create()
+            .await?;
+        let now = snapshots::now();
+        let store = TemplateStore::new(&self.cache_root);
+        store.publish(&TemplateRecord {
+            key: self.key.clone(),
+            snapshot: format!("{}:{snapshot_name}", snapshots::SNAPSHOT_GROUP),
+            image: self.image.clone(),
+            image_digest: self.image_digest.clone(),
+            working_directory,
+            created_at: now,
+            last_used_at: now,
+        })?;
+        self.session.destroy().await?;
+        // Keep the cache bounded; a template just published is the newest and stays.
+        snapshots::prune(&self.cache_root, snapshots::PruneOptions::default()).await;
+        Ok(())
+    }
+
+    /// The first-create setup failed: nothing is published, the template microVM goes away.
+    pub async fn abandon(self) -> Result<()> {
+        self.session.destroy().await
+    }
+}
+
+fn template_sandbox_name(key: &str) -> String {
+    format!("aisdk-template-{}", &key[..24])
+}
+
+async fn image_digest(image_ref: &str) -> Option<String> {
+    microsandbox::Image::get(image_ref).await.ok()?.manifest_digest().map(str::to_owned)
+}
+
+async fn cold_create(
+    settings: &CreateSettings,
+    source: &ImageSource,
+    name: &str,
+    ownership: Ownership,
+    ports: &[LeasedPort],
+) -> std::result::Result<Sandbox, MicrosandboxError> {
+    let mut builder = source
+        .apply(Sandbox::builder(name))
+        .label(OWNER_LABEL, "1")
+        .envs(settings.env.clone())
+        // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
+        .detached(ownership == Ownership::Resumable);
+    if let Some(cpus) = settings.cpus {
+        builder = builder.cpus(cpus);
+    }
+    if let Some(mib) = settings.memory_mib {
+        builder = builder.memory(mib);
+    }
+    for port in ports {
+        builder = match port.protocol {
+            PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),
+            PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
+        };
+    }
+    if let Some(policy) = &settings.network_policy {
+        let policy = policy.to_microsandbox().map_err(|e| MicrosandboxError::InvalidConfig(e.message))?;
+        builder = builder.network(|n| n.policy(policy));
+    }
+    builder.create().await
+}
+
+/// Restores a template's disk snapshot into a new, always detached, sandbox
+/// (env and workdir are not part of a snapshot; commands get them per exec).
+async fn fork(
+    settings: &CreateSettings,
+    name: &str,
+    ports: &[LeasedPort],
+    template: &TemplateRecord,
+) -> std::result::Result<Sandbox, MicrosandboxError> {
+    let mut builder = Sandbox::restore(template.snapshot.clone()).name(name);
+    if let Some(cpus) = settings.cpus {
+        builder = builder.cpus(cpus);
+    }
+    if let Some(mib) = settings.memory_mib {
+        builder = builder.memory(mib);
+    }
+    for port in ports {
+        builder = match port.protocol {
+            PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),
+            PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
+        };
+    }
+    if let Some(policy) = &settings.network_policy {
+        let policy = policy.to_microsandbox().map_err(|e| MicrosandboxError::InvalidConfig(e.message))?;
+        builder = builder.network_policy(policy);
+    }
+    builder.restore().await
 }
 
 /// Runs `bootstrapPreCommands` in order on a fresh sandbox; the first failure

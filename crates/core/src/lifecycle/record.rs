@@ -12,6 +12,10 @@ pub struct SessionRecord {
     pub working_directory: String,
     pub ports: Vec<LeasedPort>,
     pub public_hostname: Option<String>,
+    /// For sessions nobody can resume (no `sessionId`): the process that owns
+    /// them (`<boot id>:<pid>`), so orphans can be found once it is gone.
+    #[serde(default)]
+    pub creator: Option<String>,
 }
 
 fn path(cache_root: &Path, name: &str) -> PathBuf {
@@ -28,6 +32,15 @@ impl SessionRecord {
     pub fn load(cache_root: &Path, name: &str) -> Option<Self> {
         let bytes = std::fs::read(path(cache_root, name)).ok()?;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn all(cache_root: &Path) -> Vec<Self> {
+        let Ok(entries) = std::fs::read_dir(cache_root.join("sessions")) else { return Vec::new() };
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+            .collect()
     }
 
     pub fn remove(cache_root: &Path, name: &str) {

@@ -41,6 +41,7 @@ pub struct Session {
     ports: Vec<LeasedPort>,
     public_hostname: Option<String>,
     ownership: Ownership,
+    forked_from_template: bool,
     cache_root: PathBuf,
     state: Mutex<State>,
 }
@@ -52,6 +53,7 @@ impl Session {
         ports: Vec<LeasedPort>,
         public_hostname: Option<String>,
         ownership: Ownership,
+        forked_from_template: bool,
         cache_root: PathBuf,
     ) -> Self {
         Self {
@@ -61,6 +63,7 @@ impl Session {
             ports,
             public_hostname,
             ownership,
+            forked_from_template,
             cache_root,
             state: Mutex::new(State::Running),
         }
@@ -77,6 +80,12 @@ impl Session {
 
     pub fn ownership(&self) -> Ownership {
         self.ownership
+    }
+
+    /// Whether this session was forked from a bootstrapped template (so its
+    /// first-create setup already ran there).
+    pub fn forked_from_template(&self) -> bool {
+        self.forked_from_template
     }
 
     /// Guest ports reachable through [`Self::port_url`].
@@ -267,6 +276,20 @@ pub(crate) async fn stop_sandbox(sandbox: &Sandbox) -> Result<()> {
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// Stops (or kills) a sandbox by name; a missing or stopped one is fine.
+pub(crate) async fn stop_sandbox_by_name(name: &str) -> Result<()> {
+    let handle = Sandbox::get(name).await?;
+    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await {
+        if !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
+            handle.kill().await.or_else(|e| match e {
+                MicrosandboxError::SandboxNotRunning(_) => Ok(()),
+                e => Err(e),
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Stops (or kills) and removes a sandbox by name; a missing one is fine.

@@ -1,0 +1,158 @@
+// Bootstrap templates, cross-process resume, wrap mode and pruning (issue #5).
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { createMicrosandbox } from '../../index.js';
+import { harnessImage, ourSandboxes } from '../support/env.js';
+
+const child = join(import.meta.dirname, '../support/child.mjs');
+const run = promisify(execFile);
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
+const counter = () => join(mkdtempSync(join(tmpdir(), 'aisdk-ms-count-')), 'count');
+const lines = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+describe('bootstrap templates', () => {
+  it('two processes creating one identity at once bootstrap once and both fork from it', async () => {
+    const identity = `shared-${randomUUID()}`;
+    const count = counter();
+    const [a, b] = await Promise.all([
+      run(process.execPath, [child, 'bootstrap', harnessImage(), identity, count], { timeout: 600_000 }),
+      run(process.execPath, [child, 'bootstrap', harnessImage(), identity, count], { timeout: 600_000 }),
+    ]);
+    expect(lines(count)).toHaveLength(1);
+    const [bootstrapper] = lines(count);
+    expect(lastJson(a.stdout).marker).toBe(bootstrapper);
+    expect(lastJson(b.stdout).marker).toBe(bootstrapper);
+    expect(lastJson(a.stdout).id).not.toBe(lastJson(b.stdout).id);
+  });
+
+  it('a bootstrap that throws publishes nothing, and the next create runs it again', async () => {
+    const identity = `fails-${randomUUID()}`;
+    const provider = createMicrosandbox({ image: harnessImage() });
+    let calls = 0;
+    await expect(
+      provider.createSession({
+        identity,
+        onFirstCreate: async () => {
+          calls++;
+          throw new Error('bootstrap broke');
+        },
+      }),
+    ).rejects.toThrow('bootstrap broke');
+    const session = await provider.createSession({
+      identity,
+      onFirstCreate: async (s) => {
+        calls++;
+        await s.writeTextFile({ path: '/opt/ok', content: 'second try' });
+      },
+    });
+    expect(calls).toBe(2);
+    expect(await session.readTextFile({ path: '/opt/ok' })).toBe('second try');
+    await session.destroy();
+    expect(ourSandboxes().filter((n) => n.startsWith('aisdk-template-'))).toEqual([]);
+  });
+
+  it('recovers when the bootstrapping process is killed with SIGKILL mid-bootstrap', async () => {
+    const identity = `killed-${randomUUID()}`;
+    const count = counter();
+    const victim = spawn(process.execPath, [child, 'bootstrap', harnessImage(), identity, count, 'hang']);
+    await new Promise<void>((resolve, reject) => {
+      victim.stdout.on('data', (d) => String(d).includes('bootstrapping') && resolve());
+      victim.on('exit', () => reject(new Error('the child exited before bootstrapping')));
+    });
+    victim.kill('SIGKILL');
+    const { stdout } = await run(process.execPath, [child, 'bootstrap', harnessImage(), identity, count], {
+      timeout: 600_000,
+    });
+    expect(lines(count)).toHaveLength(2);
+    expect(lastJson(stdout).marker).toBe(lines(count)[1]);
+  });
+
+  it('forks are independent of each other', async () => {
+    const identity = `independent-${randomUUID()}`;
+    const provider = createMicrosandbox({ image: harnessImage() });
+    const onFirstCreate = async (s: { writeTextFile: (o: { path: string; content: string }) => Promise<void> }) =>
+      s.writeTextFile({ path: '/opt/base', content: 'base' });
+    const a = await provider.createSession({ identity, onFirstCreate });
+    const b = await provider.createSession({ identity, onFirstCreate });
+    try {
+      await a.writeTextFile({ path: '/opt/base', content: 'changed in a' });
+      expect(await b.readTextFile({ path: '/opt/base' })).toBe('base');
+    } finally {
+      await Promise.all([a.destroy(), b.destroy()]);
+    }
+  });
+});
+
+describe('across processes', () => {
+  it('detach in process A, resume in process B: the file is there and the guest server still answers on the same URL', async () => {
+    const sessionId = `detach-${randomUUID()}`;
+    const { stdout } = await run(process.execPath, [child, 'detach', harnessImage(), sessionId], { timeout: 600_000 });
+    const { url, id } = lastJson(stdout);
+    const resumed = await createMicrosandbox({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] }).resumeSession({
+      sessionId,
+    });
+    try {
+      expect(resumed.id).toBe(id);
+      expect(await resumed.getPortUrl({ port: 4000, protocol: 'http' })).toBe(url);
+      expect(await resumed.readTextFile({ path: 'from-a.txt' })).toMatch(/^written by \d+$/);
+      expect(await (await fetch(url)).text()).toBe('still here');
+    } finally {
+      await resumed.destroy();
+    }
+  });
+});
+
+describe('wrap mode', () => {
+  it('works in the caller-owned sandbox and never stops it; onFirstCreate is not called', async () => {
+    const owner = await createMicrosandbox({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] }).createSession({
+      sessionId: `owner-${randomUUID()}`,
+    });
+    try {
+      const wrapped = createMicrosandbox({ sandbox: owner.id, bridgePorts: [4000] });
+      let called = false;
+      const session = await wrapped.createSession({ identity: 'x', onFirstCreate: async () => void (called = true) });
+      expect(called).toBe(false);
+      expect(session.ports).toEqual([4000]);
+      expect(await session.getPortUrl({ port: 4000, protocol: 'ws' })).toBe(await owner.getPortUrl({ port: 4000, protocol: 'ws' }));
+      await session.writeTextFile({ path: '/tmp/from-wrap', content: 'hi' });
+      await session.stop();
+      await session.destroy();
+      expect(await owner.readTextFile({ path: '/tmp/from-wrap' })).toBe('hi');
+      expect((await owner.run({ command: 'echo alive' })).stdout).toBe('alive\n');
+    } finally {
+      await owner.destroy();
+    }
+  });
+});
+
+describe('pruning', () => {
+  it('removes templates beyond the newest that were not used recently, and keeps the rest usable', async () => {
+    const provider = createMicrosandbox({ image: harnessImage() });
+    const make = async (identity: string) => {
+      const s = await provider.createSession({ identity, onFirstCreate: async () => {} });
+      await s.destroy();
+    };
+    await make(`old-${randomUUID()}`);
+    await new Promise((r) => setTimeout(r, 1100));
+    const keep = `new-${randomUUID()}`;
+    await make(keep);
+    const report = await provider.prune({ keepNewest: 1, keepUsedWithinMs: 0 });
+    expect(report.removedTemplates.length).toBeGreaterThanOrEqual(1);
+    expect(report.keptTemplates).toHaveLength(1);
+    let calls = 0;
+    const s = await provider.createSession({ identity: keep, onFirstCreate: async () => void calls++ });
+    expect(calls).toBe(0);
+    await s.destroy();
+  });
+});

@@ -1,0 +1,40 @@
+// A second process for the cross-process tests. Usage:
+//   node child.mjs bootstrap <image> <identity> <counterFile> [hang]
+//     createSession({ identity, onFirstCreate }) where onFirstCreate appends to counterFile
+//     (and with `hang`, never finishes: the parent kills this process mid-bootstrap).
+//   node child.mjs detach <image> <sessionId>
+//     creates the session, starts a guest server on port 4000, writes a file, prints
+//     {"url": ...} and exits without stopping anything (a detach).
+import { appendFileSync } from 'node:fs';
+import { createMicrosandbox } from '../../index.js';
+
+const [mode, image, arg, counterFile, hang] = process.argv.slice(2);
+const provider = createMicrosandbox({ image, ports: [{ host: 4000, guest: 4000 }] });
+
+if (mode === 'bootstrap') {
+  const session = await provider.createSession({
+    identity: arg,
+    onFirstCreate: async (s) => {
+      appendFileSync(counterFile, `${process.pid}\n`);
+      await s.writeTextFile({ path: '/opt/bootstrapped-by', content: String(process.pid) });
+      if (hang) {
+        console.log(JSON.stringify({ bootstrapping: true }));
+        await new Promise(() => {});
+      }
+    },
+  });
+  const marker = await session.readTextFile({ path: '/opt/bootstrapped-by' });
+  console.log(JSON.stringify({ id: session.id, marker }));
+  await session.destroy();
+} else if (mode === 'detach') {
+  const session = await provider.createSession({ sessionId: arg });
+  await session.writeTextFile({ path: 'from-a.txt', content: `written by ${process.pid}` });
+  const server = await session.spawn({
+    command: `node -e "require('http').createServer((q,r)=>r.end('still here')).listen(4000,()=>console.log('up'))"`,
+  });
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  await reader.read();
+  const { url } = await session.getPortEndpoint({ port: 4000, protocol: 'http' });
+  console.log(JSON.stringify({ url, id: session.id }));
+  process.exit(0);
+}

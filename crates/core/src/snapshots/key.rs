@@ -1,0 +1,72 @@
+//! The template key: everything that changes what the bootstrapped guest
+//! contains. The harness identity alone does not know our image or env.
+
+use crate::settings::CreateSettings;
+
+/// Bumped when the template layout or bootstrap semantics change.
+const SCHEMA: &str = "ai-sdk-microsandbox-template-1";
+
+/// A blake3 hash of the identity, the resolved image reference, the workdir,
+/// env and pre-commands, and the runtime version. The image's manifest digest
+/// is checked at use instead (a registry tag may move; see the record).
+pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut field = |name: &str, value: &str| {
+        h.update(name.as_bytes());
+        h.update(&(value.len() as u64).to_le_bytes());
+        h.update(value.as_bytes());
+    };
+    field("schema", SCHEMA);
+    field("runtime", microsandbox_runtime_version());
+    field("identity", identity);
+    field("image", image_ref);
+    field("workdir", settings.workdir.as_deref().unwrap_or(""));
+    for (k, v) in &settings.env {
+        field("env", &format!("{k}={v}"));
+    }
+    for command in &settings.bootstrap_pre_commands {
+        field("pre", command);
+    }
+    h.finalize().to_hex()[..32].to_owned()
+}
+
+/// The runtime version the snapshots are written by (the SDK is pinned to it).
+fn microsandbox_runtime_version() -> &'static str {
+    "0.7.2"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    fn settings(extra: serde_json::Value) -> CreateSettings {
+        let mut base = serde_json::json!({ "image": "img" });
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        match Settings::parse(&base).unwrap() {
+            Settings::Create(s) => s,
+            Settings::Wrap(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn key_changes_with_everything_that_changes_the_guest() {
+        let base = template_key("id", &settings(serde_json::json!({})), "img");
+        assert_eq!(base, template_key("id", &settings(serde_json::json!({})), "img"));
+        assert_ne!(base, template_key("id2", &settings(serde_json::json!({})), "img"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({})), "img2"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "env": { "A": "1" } })), "img"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "workdir": "/w" })), "img"));
+        assert_ne!(
+            base,
+            template_key("id", &settings(serde_json::json!({ "bootstrapPreCommands": ["x"] })), "img")
+        );
+    }
+
+    #[test]
+    fn key_ignores_settings_that_do_not_change_the_disk() {
+        let base = template_key("id", &settings(serde_json::json!({})), "img");
+        let other = settings(serde_json::json!({ "cpus": 2, "memory": 2048, "ports": [{ "host": 1, "guest": 2 }] }));
+        assert_eq!(base, template_key("id", &other, "img"));
+    }
+}

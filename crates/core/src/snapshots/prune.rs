@@ -1,0 +1,50 @@
+//! Bounded template cache: keep the most recently used few and anything used
+//! lately; remove the rest (record first, then its snapshot).
+
+use std::path::Path;
+
+use microsandbox::Snapshot;
+
+use super::store::{TemplateStore, now};
+
+#[derive(Debug, Clone, Copy)]
+pub struct PruneOptions {
+    /// Templates kept regardless of age, most recently used first.
+    pub keep_newest: usize,
+    /// Templates used within this many seconds are kept too.
+    pub keep_used_within_secs: u64,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        Self { keep_newest: 4, keep_used_within_secs: 7 * 24 * 3600 }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PruneReport {
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+/// Removes unused templates. A template being bootstrapped has no record yet,
+/// so it is never touched.
+pub async fn prune(cache_root: &Path, options: PruneOptions) -> PruneReport {
+    let store = TemplateStore::new(cache_root);
+    let mut records = store.all();
+    records.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+    let cutoff = now().saturating_sub(options.keep_used_within_secs);
+    let mut report = PruneReport::default();
+    for (i, record) in records.into_iter().enumerate() {
+        if i < options.keep_newest || record.last_used_at >= cutoff {
+            report.kept.push(record.key);
+            continue;
+        }
+        // Hold the key's lock so no fork of it starts while it goes away.
+        let Ok(_lock) = store.lock(&record.key).await else { continue };
+        store.remove(&record.key);
+        let _ = Snapshot::remove(&record.snapshot, true).await;
+        report.removed.push(record.key);
+    }
+    report
+}
