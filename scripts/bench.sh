@@ -8,8 +8,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ai-sdk-microsandbox-bu
 cargo build -q -p ai-sdk-microsandbox-core --example raw_sdk_bench
 raw="$CARGO_TARGET_DIR/debug/examples/raw_sdk_bench"
 image=$(scripts/images/build.sh harness)
+benches=(bash -c 'node bench/session.bench.mjs "$1" "$2" && node bench/template.bench.mjs "$1"' bench "$image" "$raw")
 if scripts/vmhost/kvm-probe.sh >/dev/null; then
-  node bench/session.bench.mjs "$image" "$raw"
+  "${benches[@]}"
 else
-  scripts/vmhost/run-in-vm.sh -- node bench/session.bench.mjs "$image" "$raw"
+  scripts/vmhost/run-in-vm.sh -- "${benches[@]}"
 fi

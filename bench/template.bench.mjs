@@ -1,0 +1,37 @@
+// Benchmark (not a test): a session forked from a bootstrap template against a
+// cold create from the image, in the same run. Run with `npm run bench`.
+import { randomUUID } from 'node:crypto';
+import { createMicrosandbox } from 'ai-sdk-microsandbox';
+
+const [image] = process.argv.slice(2);
+const provider = createMicrosandbox({ image, memory: 1024 });
+const identity = `bench-${randomUUID()}`;
+// A stand-in for a real bootstrap (pnpm install of an agent takes minutes): 200 MB of files.
+const onFirstCreate = (s) => s.run({ command: 'mkdir -p /opt/tools && head -c 200000000 /dev/urandom > /opt/tools/blob' });
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function time(fn) {
+  const started = performance.now();
+  const session = await fn();
+  const ms = performance.now() - started;
+  await session.destroy();
+  return ms;
+}
+
+const cold = [await time(() => provider.createSession()), await time(() => provider.createSession())];
+const coldWithSetup = await time(async () => {
+  const s = await provider.createSession();
+  await onFirstCreate(s);
+  return s;
+});
+const firstOfIdentity = await time(() => provider.createSession({ identity, onFirstCreate }));
+const forks = [];
+for (let i = 0; i < 3; i++) forks.push(await time(() => provider.createSession({ identity, onFirstCreate })));
+await provider.prune({ keepNewest: 0, keepUsedWithinMs: 0 });
+
+const fmt = (ms) => `${(ms / 1000).toFixed(1)} s`;
+console.log(`cold create (image -> ready), median of 2:        ${fmt(median(cold))}`);
+console.log(`cold create + the bootstrap work:                  ${fmt(coldWithSetup)}`);
+console.log(`first session of an identity (bootstrap+snapshot): ${fmt(firstOfIdentity)}`);
+console.log(`fork from the template, median of 3:               ${fmt(median(forks))}`);
+console.log(`fork speed-up vs cold create + bootstrap: ${(coldWithSetup / median(forks)).toFixed(2)}x; vs bare cold create: ${(median(cold) / median(forks)).toFixed(2)}x`);
