@@ -58,21 +58,46 @@ export interface MicrosandboxCreateSettings {
 export interface MicrosandboxWrapSettings {
   /** The caller's running sandbox: a `Sandbox` from the `microsandbox` JS SDK, or its name. */
   sandbox: string | { readonly name: string };
-  /** Guest ports that the caller's sandbox already publishes, offered to sessions as `ports`. */
+  /**
+   * Guest ports the caller's sandbox already publishes. Each session leases one of them (its `ports`), so
+   * as many sessions can share the sandbox as there are bridge ports.
+   */
   bridgePorts?: number[];
   publicHostname?: string;
 }
 
 export type MicrosandboxSettings = MicrosandboxCreateSettings | MicrosandboxWrapSettings;
 
+export interface MicrosandboxPruneOptions {
+  /** Templates kept regardless of age, most recently used first. Default 4. */
+  keepNewest?: number;
+  /** Templates used within this many milliseconds are kept too. Default 7 days. */
+  keepUsedWithinMs?: number;
+}
+
+export interface MicrosandboxPruneReport {
+  /** Sandboxes of sessions without a `sessionId` whose creating process is gone. */
+  removedOrphans: string[];
+  /** Template keys removed, and kept. */
+  removedTemplates: string[];
+  keptTemplates: string[];
+}
+
+export interface MicrosandboxProvider extends HarnessV1SandboxProvider {
+  readonly resumeSession: NonNullable<HarnessV1SandboxProvider['resumeSession']>;
+  /**
+   * Frees disk: removes orphaned sandboxes and bootstrap templates beyond the newest few not used recently.
+   * Also runs automatically (templates after each new one is published, orphans once per process).
+   */
+  prune(options?: MicrosandboxPruneOptions): Promise<MicrosandboxPruneReport>;
+}
+
 /**
  * A `HarnessV1SandboxProvider` backed by local microsandbox microVMs, for `HarnessAgent`'s `sandbox:` slot.
  * Validates `settings` synchronously (throws `MicrosandboxError` with code `ERR_MICROSANDBOX_INVALID_SETTINGS`
  * naming the bad field) and does no I/O until a session is created.
  */
-export declare function createMicrosandbox(settings: MicrosandboxSettings): HarnessV1SandboxProvider & {
-  readonly resumeSession: NonNullable<HarnessV1SandboxProvider['resumeSession']>;
-};
+export declare function createMicrosandbox(settings: MicrosandboxSettings): MicrosandboxProvider;
 
 export type MicrosandboxSession = HarnessV1NetworkSandboxSession;
 

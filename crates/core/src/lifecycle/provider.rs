@@ -303,7 +303,7 @@ impl Provider {
             Err(e) => return Err(e.into()),
         };
         let published = handle.config().map(|c| c.spec.network.ports).unwrap_or_default();
-        let mut ports = Vec::new();
+        let mut candidates = Vec::new();
         for guest_port in &settings.bridge_ports {
             let spec = published.iter().find(|p| p.guest_port == *guest_port).ok_or_else(|| {
                 Error::invalid(format!(
@@ -311,7 +311,7 @@ impl Provider {
                     settings.sandbox
                 ))
             })?;
-            ports.push(LeasedPort {
+            candidates.push(LeasedPort {
                 guest: spec.guest_port,
                 host: spec.host_port,
                 bind: spec.host_bind.parse().unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
@@ -326,6 +326,15 @@ impl Provider {
             other => other.into(),
         })?;
         let guest = guest::probe(&sandbox, None, &Default::default()).await?;
+        let lease_owner = format!("wrap-{}-{}", settings.sandbox, naming::anonymous_name());
+        let ports = if candidates.is_empty() {
+            Vec::new()
+        } else {
+            let active = |owner: &str| ACTIVE_WRAP_LEASES.lock().unwrap().iter().any(|o| o == owner);
+            let port = PortLeases::new(&self.cache_root).acquire_one_of(&lease_owner, &candidates, &active)?;
+            ACTIVE_WRAP_LEASES.lock().unwrap().push(lease_owner.clone());
+            vec![port]
+        };
         Ok(Session::new(
             Arc::new(sandbox),
             guest,
@@ -334,7 +343,8 @@ impl Provider {
             Ownership::Borrowed,
             false,
             self.cache_root.clone(),
-        ))
+        )
+        .with_lease_owner(lease_owner))
     }
 }
 
@@ -469,6 +479,10 @@ async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::Guest
     }
     Ok(())
 }
+
+/// Wrap-mode leases held by sessions of this process (other processes' leases
+/// are live while their process is).
+static ACTIVE_WRAP_LEASES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Sandboxes this process is creating right now: their port leases are live
 /// although the runtime does not list them yet.

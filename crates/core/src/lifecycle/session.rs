@@ -36,6 +36,9 @@ enum State {
 
 pub struct Session {
     name: String,
+    /// Who holds this session's port leases: the sandbox name, or for a
+    /// wrapped sandbox (shared by sessions) a per-session name.
+    lease_owner: String,
     sandbox: Arc<Sandbox>,
     guest: GuestInfo,
     ports: Vec<LeasedPort>,
@@ -57,6 +60,7 @@ impl Session {
         cache_root: PathBuf,
     ) -> Self {
         Self {
+            lease_owner: sandbox.name().to_owned(),
             name: sandbox.name().to_owned(),
             sandbox,
             guest,
@@ -80,6 +84,11 @@ impl Session {
 
     pub fn ownership(&self) -> Ownership {
         self.ownership
+    }
+
+    pub(crate) fn with_lease_owner(mut self, owner: String) -> Self {
+        self.lease_owner = owner;
+        self
     }
 
     /// Whether this session was forked from a bootstrapped template (so its
@@ -230,7 +239,7 @@ impl Session {
             return Ok(());
         }
         match self.ownership {
-            Ownership::Borrowed => {}
+            Ownership::Borrowed => PortLeases::new(&self.cache_root).release(&self.lease_owner, &self.ports)?,
             Ownership::Resumable => stop_sandbox(&self.sandbox).await?,
             Ownership::Ephemeral => self.remove_everything().await?,
         }
@@ -245,8 +254,9 @@ impl Session {
         if *state == State::Destroyed {
             return Ok(());
         }
-        if self.ownership != Ownership::Borrowed {
-            self.remove_everything().await?;
+        match self.ownership {
+            Ownership::Borrowed => PortLeases::new(&self.cache_root).release(&self.lease_owner, &self.ports)?,
+            Ownership::Resumable | Ownership::Ephemeral => self.remove_everything().await?,
         }
         *state = State::Destroyed;
         Ok(())

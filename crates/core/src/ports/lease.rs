@@ -60,6 +60,28 @@ impl PortLeases {
         Ok(leased)
     }
 
+    /// Leases one of `candidates` (ports a wrapped sandbox already publishes)
+    /// for `owner`, so concurrent sessions on one sandbox get distinct ports.
+    pub fn acquire_one_of(
+        &self,
+        owner: &str,
+        candidates: &[LeasedPort],
+        is_alive: &dyn Fn(&str) -> bool,
+    ) -> Result<LeasedPort> {
+        let _guard = self.lock()?;
+        let port = candidates
+            .iter()
+            .find(|p| self.available(owner, p.protocol, p.host, is_alive))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::PortUnavailable,
+                    "every port in `bridgePorts` is leased by a live session; add ports or end a session",
+                )
+            })?;
+        self.write_lease(port.protocol, port.host, owner)?;
+        Ok(port.clone())
+    }
+
     /// Releases the leases `owner` holds on these ports; others' are left alone.
     pub fn release(&self, owner: &str, ports: &[LeasedPort]) -> Result<()> {
         let _guard = self.lock()?;
