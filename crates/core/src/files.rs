@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use microsandbox::MicrosandboxError;
-use microsandbox::sandbox::fs::{FsReadStream, FsWriteSink};
+use microsandbox::sandbox::fs::{FsEntryKind, FsReadStream, FsWriteSink};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -63,7 +63,26 @@ fn fs_error(path: &str, err: MicrosandboxError) -> Error {
     }
 }
 
+/// Fails for a directory, and answers whether the path exists. Reading a
+/// directory through the agent would otherwise hang instead of failing.
+async fn check_readable(sandbox: &microsandbox::Sandbox, path: &str) -> Result<bool> {
+    match sandbox.fs().stat_with_follow(path, true).await {
+        Ok(meta) if meta.kind == FsEntryKind::Directory => Err(Error::new(
+            ErrorCode::FileSystem,
+            format!("cannot read guest file {path}: it is a directory"),
+        )),
+        Ok(_) => Ok(true),
+        Err(err) => match classify(path, err) {
+            FsFailure::Missing => Ok(false),
+            FsFailure::Other(e) => Err(e),
+        },
+    }
+}
+
 pub(crate) async fn read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<Bytes>> {
+    if !check_readable(sandbox, path).await? {
+        return Ok(None);
+    }
     match sandbox.fs().read(path).await {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) => match classify(path, err) {
@@ -98,6 +117,9 @@ impl FileReader {
 /// Opens a streaming read; `None` when the file does not exist. The first
 /// chunk is read eagerly so that errors surface here, not mid-stream.
 pub(crate) async fn open_read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<FileReader>> {
+    if !check_readable(sandbox, path).await? {
+        return Ok(None);
+    }
     let mut stream = match sandbox.fs().read_stream(path).await {
         Ok(stream) => stream,
         Err(err) => {
