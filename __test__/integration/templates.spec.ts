@@ -91,6 +91,8 @@ describe('bootstrap templates', () => {
     } finally {
       await Promise.all([a.destroy(), b.destroy()]);
     }
+    expect(ourSandboxes()).not.toContain(a.id);
+    expect(ourSandboxes()).not.toContain(b.id);
   });
 });
 

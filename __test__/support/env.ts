@@ -22,10 +22,13 @@ export const busyboxImage = () => required('AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMA
 const require = createRequire(import.meta.url);
 const msb = join(dirname(require.resolve('@superradcompany/microsandbox-linux-x64-gnu/package.json')), 'bin', 'msb');
 
-/** Names of the sandboxes this package created that the runtime still knows. */
+/** Names of the sandboxes this package created (cold or forked) that the runtime still knows. */
 export function ourSandboxes(): string[] {
-  const out = execFileSync(msb, ['list', '--format', 'json', '--label', 'ai-sdk-microsandbox=1'], { encoding: 'utf8' });
+  const out = execFileSync(msb, ['list', '--format', 'json'], { encoding: 'utf8' });
   const parsed = JSON.parse(out || '[]');
   const rows: Array<{ name: string }> = Array.isArray(parsed) ? parsed : (parsed.sandboxes ?? []);
-  return rows.map((r) => r.name).sort();
+  return rows
+    .map((r) => r.name)
+    .filter((name) => name.startsWith('aisdk-'))
+    .sort();
 }
