@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let data: Vec<u8> = (0..mib * 1024 * 1024).map(|i| (i * 7) as u8).collect();
+    let data = vec![7u8; mib * 1024 * 1024];
     let mut file = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
