@@ -201,8 +201,8 @@ describe('files', () => {
     await expect(session.readTextFile({ path: '/tmp' })).rejects.toThrow(/directory/);
   });
 
-  it('streams a 32 MiB file in and out', async () => {
-    const size = 32 * 1024 * 1024;
+  it('streams a 256 MiB file in and out', async () => {
+    const size = 256 * 1024 * 1024;
     const chunk = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) & 0xff);
     let sent = 0;
     const content = new ReadableStream<Uint8Array>({
@@ -243,6 +243,38 @@ describe('network session', () => {
     expect(await session.getPortUrl({ port: 4000, protocol: 'ws' })).toBe(url.replace('http:', 'ws:'));
     const res = await fetch(`${url}hello`);
     expect(await res.text()).toBe('pong /hello');
+    await server.kill();
+  });
+
+  it('carries a WebSocket from the host to a guest server through the ws:// endpoint', async () => {
+    // A minimal RFC 6455 echo server: the guest image has Node but no ws package.
+    const server = await session.spawn({
+      command: `node -e "
+        const crypto = require('crypto');
+        const srv = require('http').createServer();
+        srv.on('upgrade', (req, sock) => {
+          const accept = crypto.createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+          sock.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: ' + accept + '\\r\\n\\r\\n');
+          sock.on('data', (f) => {
+            const len = f[1] & 127, mask = f.subarray(2, 6), data = Buffer.from(f.subarray(6, 6 + len)).map((b, i) => b ^ mask[i % 4]);
+            sock.write(Buffer.concat([Buffer.from([0x81, len + 5]), Buffer.from('echo:'), data]));
+          });
+        });
+        srv.listen(4000, () => console.log('ws up'));"`,
+    });
+    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('ws up');
+    reader.releaseLock();
+    const url = await session.getPortUrl({ port: 4000, protocol: 'ws' });
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
+    const ws = new WebSocket(`${url}?agent_bridge_token=t`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.onopen = () => ws.send('ping');
+      ws.onmessage = (e) => resolve(String(e.data));
+      ws.onerror = () => reject(new Error('websocket error'));
+    });
+    ws.close();
+    expect(reply).toBe('echo:ping');
     await server.kill();
   });
 
