@@ -36,14 +36,16 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     "${suite[@]}" __test__/integration --outputFile="$results/integration.json" || touch "$results/integration.failed"
   else
     echo "== KVM cannot boot microVMs here: running each integration file inside a QEMU TCG VM"
-    # One VM per file: a crash of the emulated L1 kernel (exit 125) costs one file, which gets one retry.
+    # One VM per file. Nested virtualization under TCG is not fully stable (the L1 kernel or a
+    # microVM occasionally dies under load; see scripts/vmhost/README.md), so a failed file is
+    # rerun once; the first attempt's output stays above and a file failing twice fails.
     for spec in __test__/integration/*.spec.ts; do
       name=$(basename "$spec" .spec.ts)
       for attempt in 1 2; do
         rc=0
         scripts/vmhost/run-in-vm.sh -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
-        [ "$rc" = 125 ] && [ "$attempt" = 1 ] && { echo "== the test VM crashed during $name; retrying it once"; continue; }
-        break
+        [ "$rc" = 0 ] && break
+        [ "$attempt" = 1 ] && echo "== $name failed (exit $rc) in the emulated test VM; rerunning it once"
       done
       [ "$rc" = 0 ] || touch "$results/integration-$name.failed"
     done
