@@ -246,38 +246,6 @@ describe('network session', () => {
     await server.kill();
   });
 
-  it('carries a WebSocket from the host to a guest server through the ws:// endpoint', async () => {
-    // A minimal RFC 6455 echo server: the guest image has Node but no ws package.
-    const server = await session.spawn({
-      command: `node -e "
-        const crypto = require('crypto');
-        const srv = require('http').createServer();
-        srv.on('upgrade', (req, sock) => {
-          const accept = crypto.createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-          sock.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: ' + accept + '\\r\\n\\r\\n');
-          sock.on('data', (f) => {
-            const len = f[1] & 127, mask = f.subarray(2, 6), data = Buffer.from(f.subarray(6, 6 + len)).map((b, i) => b ^ mask[i % 4]);
-            sock.write(Buffer.concat([Buffer.from([0x81, len + 5]), Buffer.from('echo:'), data]));
-          });
-        });
-        srv.listen(4000, () => console.log('ws up'));"`,
-    });
-    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    expect((await reader.read()).value).toContain('ws up');
-    reader.releaseLock();
-    const url = await session.getPortUrl({ port: 4000, protocol: 'ws' });
-    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
-    const ws = new WebSocket(`${url}?agent_bridge_token=t`);
-    const reply = await new Promise<string>((resolve, reject) => {
-      ws.onopen = () => ws.send('ping');
-      ws.onmessage = (e) => resolve(String(e.data));
-      ws.onerror = () => reject(new Error('websocket error'));
-    });
-    ws.close();
-    expect(reply).toBe('echo:ping');
-    await server.kill();
-  });
-
   it('throws HarnessCapabilityUnsupportedError for an unexposed port', async () => {
     await expect(session.getPortEndpoint({ port: 5555 })).rejects.toMatchObject({
       name: 'AI_HarnessCapabilityUnsupportedError',
@@ -314,6 +282,7 @@ describe('stop and destroy', () => {
 
   it('leaves no sandbox of ours behind once this file is done (checked after destroy)', async () => {
     await session.destroy();
-    expect(ourSandboxes()).toEqual(before);
+    // Leftovers of earlier crashed runs may be reaped meanwhile, so only new names count.
+    expect(ourSandboxes().filter((name) => !before.includes(name))).toEqual([]);
   });
 });
