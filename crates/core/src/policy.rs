@@ -53,14 +53,13 @@ impl NetworkPolicySetting {
         if let Some(key) = obj.keys().find(|k| !allowed_keys.contains(&k.as_str())) {
             return Err(Error::invalid(format!("unknown key `networkPolicy.{key}` for this mode")));
         }
-        if let Self::Custom { allowed_hosts, allowed_cidrs, .. } = &policy {
-            if allowed_hosts.is_empty() && allowed_cidrs.is_empty() {
+        if let Self::Custom { allowed_hosts, allowed_cidrs, .. } = &policy
+            && allowed_hosts.is_empty() && allowed_cidrs.is_empty() {
                 return Err(Error::new(
                     crate::error::ErrorCode::Unsupported,
                     "a custom `networkPolicy` needs at least one of `allowedHosts` or `allowedCIDRs`; use { mode: 'deny-all' } to block all egress",
                 ));
             }
-        }
         // Build once now so malformed CIDRs and domains fail at construction time.
         policy.to_microsandbox()?;
         Ok(policy)

@@ -19,11 +19,10 @@ pub fn configure(packaged_msb: Option<&Path>) {
         if std::env::var_os("MSB_PATH").is_some() {
             return;
         }
-        if let Some(home) = std::env::var_os("MSB_HOME").filter(|h| !h.is_empty()) {
-            if Path::new(&home).join("bin/msb").exists() {
+        if let Some(home) = std::env::var_os("MSB_HOME").filter(|h| !h.is_empty())
+            && Path::new(&home).join("bin/msb").exists() {
                 return;
             }
-        }
         if let Some(msb) = packaged_msb.filter(|p| p.exists()) {
             microsandbox::config::set_sdk_msb_path(msb.to_path_buf());
         }

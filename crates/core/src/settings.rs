@@ -125,11 +125,10 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         Some(v) => Some(int_in(v, "memory", 64, u32::MAX as i64, "an integer number of MiB >= 64")? as u32),
     };
     let workdir = opt_string(obj, "workdir")?;
-    if let Some(dir) = &workdir {
-        if !dir.starts_with('/') || dir.contains('\0') {
+    if let Some(dir) = &workdir
+        && (!dir.starts_with('/') || dir.contains('\0')) {
             return Err(Error::invalid(format!("`workdir` must be an absolute guest path such as '/workspace' (got {dir:?})")));
         }
-    }
     let ports = parse_ports(obj.get("ports"))?;
     let env = parse_env(obj.get("env"))?;
     let network_policy = match obj.get("networkPolicy") {

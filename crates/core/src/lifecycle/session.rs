@@ -82,10 +82,6 @@ impl Session {
         &self.guest.working_directory
     }
 
-    pub fn ownership(&self) -> Ownership {
-        self.ownership
-    }
-
     pub(crate) fn with_lease_owner(mut self, owner: String) -> Self {
         self.lease_owner = owner;
         self
@@ -100,10 +96,6 @@ impl Session {
     /// Guest ports reachable through [`Self::port_url`].
     pub fn guest_ports(&self) -> Vec<u16> {
         self.ports.iter().map(|p| p.guest).collect()
-    }
-
-    pub fn leased_ports(&self) -> &[LeasedPort] {
-        &self.ports
     }
 
     /// `<protocol>://<host>:<host port>/` for a published guest port.
@@ -291,14 +283,13 @@ pub(crate) async fn stop_sandbox(sandbox: &Sandbox) -> Result<()> {
 /// Stops (or kills) a sandbox by name; a missing or stopped one is fine.
 pub(crate) async fn stop_sandbox_by_name(name: &str) -> Result<()> {
     let handle = Sandbox::get(name).await?;
-    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await {
-        if !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
+    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await
+        && !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
             handle.kill().await.or_else(|e| match e {
                 MicrosandboxError::SandboxNotRunning(_) => Ok(()),
                 e => Err(e),
             })?;
         }
-    }
     Ok(())
 }
 
@@ -309,11 +300,10 @@ pub(crate) async fn remove_sandbox(name: &str) -> Result<()> {
         Err(MicrosandboxError::SandboxNotFound(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await {
-        if !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
+    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await
+        && !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
             let _ = handle.kill().await;
         }
-    }
     match handle.remove().await {
         Ok(()) | Err(MicrosandboxError::SandboxNotFound(_)) => Ok(()),
         Err(e) => Err(e.into()),
