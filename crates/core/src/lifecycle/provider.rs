@@ -253,9 +253,21 @@ impl Provider {
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(&self.cache_root)?;
-        let created = match template {
-            Some(template) => fork(settings, name, ports, template).await,
-            None => cold_create(settings, source, name, ownership, ports).await,
+        let attempt = || async {
+            match template {
+                Some(template) => fork(settings, name, ports, template).await,
+                None => cold_create(settings, source, name, ownership, ports).await,
+            }
+        };
+        let created = match attempt().await {
+            // A microVM that exits before its agent comes up is retried once: seen as a transient
+            // failure when several boot at once on a loaded host. A persistent fault fails twice.
+            Err(MicrosandboxError::BootStart { .. }) => {
+                tracing::warn!(sandbox = name, "microVM exited before its agent came up; retrying the boot once");
+                remove_sandbox(name).await?;
+                attempt().await
+            }
+            other => other,
         };
         let sandbox = match created {
             Ok(sandbox) => Arc::new(sandbox),
