@@ -147,6 +147,23 @@ describe('spawn', () => {
     expect((await proc.wait()).exitCode).toBe(0);
   });
 
+  it('resumes output without gaps or repeats when its stream connection is cut mid-run', async () => {
+    // Under heavy load the runtime's relay drops a client that stalls for 5 s, killing its
+    // execs. A spawned process must survive that with its output intact; here the stream's
+    // exec is killed on purpose (it is the one tailing this process's output files).
+    const proc = await session.spawn({ command: 'for i in $(seq 1 60); do echo $i; sleep 0.1; done; echo done >&2' });
+    const out = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = (await out.read()).value ?? '';
+    const cut = await session.run({
+      command: `kill -9 -- -"$(ps -o pgid= -p "$(pgrep -f 'pid=${proc.pid} .*/stdout' | head -1)" | tr -d ' ')"`,
+    });
+    expect(cut.exitCode).toBe(0);
+    for (let r = await out.read(); !r.done; r = await out.read()) seen += r.value;
+    expect(seen).toBe(Array.from({ length: 60 }, (_, i) => `${i + 1}\n`).join(''));
+    expect(await text(proc.stderr)).toBe('done\n');
+    expect((await proc.wait()).exitCode).toBe(0);
+  });
+
   it('does not stall the guest on a 100 MB stdout flood that nobody reads', async () => {
     // A stress test: its own microVM, so that the other tests do not depend on it.
     const flooded = await createMicrosandbox({ image: harnessImage(), memory: 1024 }).createSession();

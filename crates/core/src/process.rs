@@ -169,13 +169,7 @@ impl Process {
                 ),
             )
         })?;
-        let mut handle = sandbox
-            .exec_stream_with("/bin/sh", |o| {
-                o.args(["-c", STREAM_SCRIPT, "stream", &dir, &pid.to_string()]).stdin_bytes(Vec::new())
-            })
-            .await
-            .map_err(Error::from)?;
-        first_pid(&mut handle).await?;
+        let handle = stream_detached(&sandbox, &dir, pid, [0, 0]).await?;
         Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir)))
     }
 
@@ -202,20 +196,49 @@ impl Process {
         let (stdout, stderr) = (process.stdout.clone(), process.stderr.clone());
         tokio::spawn(async move {
             let mut code = None;
-            while let Some(event) = handle.recv().await {
-                match event {
-                    ExecEvent::Stdout(data) => stdout.push(data),
-                    ExecEvent::Stderr(data) => stderr.push(data),
-                    ExecEvent::Exited { code: c } => {
-                        code = Some(c);
-                        break;
+            // Bytes received per stream, to resume a detached process's output where it left off.
+            let mut received = [0u64; 2];
+            let mut restarts = 0;
+            loop {
+                while let Some(event) = handle.recv().await {
+                    match event {
+                        ExecEvent::Stdout(data) => {
+                            received[0] += data.len() as u64;
+                            stdout.push(data)
+                        }
+                        ExecEvent::Stderr(data) => {
+                            received[1] += data.len() as u64;
+                            stderr.push(data)
+                        }
+                        ExecEvent::Exited { code: c } => {
+                            code = Some(c);
+                            break;
+                        }
+                        ExecEvent::Failed(failed) => {
+                            stderr.push(Bytes::from(format!("{}\n", failed.message)));
+                            code = Some(127);
+                            break;
+                        }
+                        ExecEvent::Started { .. } | ExecEvent::StdinError(_) => {}
                     }
-                    ExecEvent::Failed(failed) => {
-                        stderr.push(Bytes::from(format!("{}\n", failed.message)));
-                        code = Some(127);
-                        break;
+                }
+                // The streamer of a detached process exits 0 once the process is gone. Anything
+                // else means the stream was cut (the relay drops a client that stalls for 5 s,
+                // which happens under heavy host load) while the process may still be running:
+                // stream again from where it stopped.
+                let Some(dir) = &detached_dir else { break };
+                if code == Some(0) || restarts == MAX_STREAM_RESTARTS {
+                    break;
+                }
+                restarts += 1;
+                tracing::warn!(pid, restarts, "output stream of a detached process was cut; resuming it");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * restarts as u64)).await;
+                match stream_detached(&sandbox, dir, pid, received).await {
+                    Ok(next) => {
+                        handle = next;
+                        code = None;
                     }
-                    ExecEvent::Started { .. } | ExecEvent::StdinError(_) => {}
+                    Err(_) => continue,
                 }
             }
             if let Some(dir) = detached_dir {
@@ -277,6 +300,23 @@ impl Process {
     }
 }
 
+/// How often the output stream of one detached process may be cut and resumed.
+const MAX_STREAM_RESTARTS: u32 = 10;
+
+/// Streams a detached process's output files from the given byte offsets
+/// (stdout, stderr) until its wrapper exits.
+async fn stream_detached(sandbox: &Sandbox, dir: &str, pid: u32, from: [u64; 2]) -> Result<ExecHandle> {
+    let (pid, out, err) = (pid.to_string(), (from[0] + 1).to_string(), (from[1] + 1).to_string());
+    let mut handle = sandbox
+        .exec_stream_with("/bin/sh", |o| {
+            o.args(["-c", STREAM_SCRIPT, "stream", dir, &pid, &out, &err]).stdin_bytes(Vec::new())
+        })
+        .await
+        .map_err(Error::from)?;
+    first_pid(&mut handle).await?;
+    Ok(handle)
+}
+
 async fn first_pid(handle: &mut ExecHandle) -> Result<u32> {
     loop {
         match handle.recv().await {
@@ -301,18 +341,19 @@ setsid "$2" -c '"$0" -c "$1" </dev/null >>"$2/stdout" 2>>"$2/stderr"; echo $? > 
 echo $!
 "#;
 
-/// `$1` run dir, `$2` wrapper pid. Streams the output files until the wrapper
-/// is gone. GNU tail's `--pid` prints what is left and exits when it dies;
-/// busybox tail polls once a second, so it gets that long to catch up.
+/// `$1` run dir, `$2` wrapper pid, `$3`/`$4` the 1-based byte to start stdout/stderr
+/// from. Streams the output files until the wrapper is gone. GNU tail's `--pid`
+/// prints what is left and exits when it dies; busybox tail polls once a
+/// second, so it gets that long to catch up.
 const STREAM_SCRIPT: &str = r#"
 d=$1; pid=$2
 if tail --version >/dev/null 2>&1; then
-  tail -s 0.1 -c +1 -f --pid="$pid" "$d/stdout" & o=$!
-  tail -s 0.1 -c +1 -f --pid="$pid" "$d/stderr" >&2 & e=$!
+  tail -s 0.1 -c "+$3" -f --pid="$pid" "$d/stdout" & o=$!
+  tail -s 0.1 -c "+$4" -f --pid="$pid" "$d/stderr" >&2 & e=$!
   wait $o $e
 else
-  tail -c +1 -f "$d/stdout" & o=$!
-  tail -c +1 -f "$d/stderr" >&2 & e=$!
+  tail -c "+$3" -f "$d/stdout" & o=$!
+  tail -c "+$4" -f "$d/stderr" >&2 & e=$!
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   sleep 1.5
   kill $o $e 2>/dev/null

@@ -32,7 +32,7 @@ pub struct PruneReport {
 pub async fn prune(cache_root: &Path, options: PruneOptions) -> PruneReport {
     let store = TemplateStore::new(cache_root);
     let mut records = store.all();
-    records.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+    records.sort_by_key(|r| std::cmp::Reverse(r.last_used_at));
     let cutoff = now().saturating_sub(options.keep_used_within_secs);
     let mut report = PruneReport::default();
     for (i, record) in records.into_iter().enumerate() {
