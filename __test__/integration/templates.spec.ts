@@ -99,7 +99,8 @@ describe('bootstrap templates', () => {
 describe('across processes', () => {
   it('detach in process A, resume in process B: the file is there and the guest server still answers on the same URL', async () => {
     const sessionId = `detach-${randomUUID()}`;
-    const { stdout } = await run(process.execPath, [child, 'detach', harnessImage(), sessionId], { timeout: 600_000 });
+    const { stdout, stderr } = await run(process.execPath, [child, 'detach', harnessImage(), sessionId], { timeout: 300_000 });
+    console.log(stderr);
     const { url, id } = lastJson(stdout);
     const resumed = await createMicrosandbox({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] }).resumeSession({
       sessionId,
@@ -108,7 +109,7 @@ describe('across processes', () => {
       expect(resumed.id).toBe(id);
       expect(await resumed.getPortUrl({ port: 4000, protocol: 'http' })).toBe(url);
       expect(await resumed.readTextFile({ path: 'from-a.txt' })).toMatch(/^written by \d+$/);
-      expect(await (await fetch(url)).text()).toBe('still here');
+      expect(await (await fetch(url, { signal: AbortSignal.timeout(60_000) })).text()).toBe('still here');
     } finally {
       await resumed.destroy();
     }

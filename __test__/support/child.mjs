@@ -27,13 +27,18 @@ if (mode === 'bootstrap') {
   console.log(JSON.stringify({ id: session.id, marker }));
   await session.destroy();
 } else if (mode === 'detach') {
+  // Steps go to stderr, so a parent that times out this process can tell where it was.
+  const started = Date.now();
+  const step = (what) => console.error(`[child ${Date.now() - started} ms] ${what}`);
   const session = await provider.createSession({ sessionId: arg });
+  step(`created ${session.id}`);
   await session.writeTextFile({ path: 'from-a.txt', content: `written by ${process.pid}` });
+  step('file written');
   const server = await session.spawn({
     command: `node -e "require('http').createServer((q,r)=>r.end('still here')).listen(4000,()=>console.log('up'))"`,
   });
   const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  await reader.read();
+  step(`server says ${JSON.stringify((await reader.read()).value)}`);
   const { url } = await session.getPortEndpoint({ port: 4000, protocol: 'http' });
   console.log(JSON.stringify({ url, id: session.id }));
   process.exit(0);
