@@ -96,6 +96,29 @@ describe('bootstrap templates', () => {
   });
 });
 
+describe('forked sessions', () => {
+  it('a forked session with a sessionId stops and resumes in another provider with its disk and the bootstrap intact', async () => {
+    const identity = `resume-${randomUUID()}`;
+    const sessionId = `forked-${randomUUID()}`;
+    const forked = await createMicrosandbox({ image: harnessImage() }).createSession({
+      identity,
+      sessionId,
+      onFirstCreate: async (s) => s.writeTextFile({ path: '/opt/bootstrapped', content: 'yes' }),
+    });
+    await forked.writeTextFile({ path: 'mine.txt', content: 'kept across stop' });
+    await forked.stop();
+    const resumed = await createMicrosandbox({ image: harnessImage() }).resumeSession({ sessionId });
+    try {
+      expect(resumed.id).toBe(forked.id);
+      expect(await resumed.readTextFile({ path: 'mine.txt' })).toBe('kept across stop');
+      expect(await resumed.readTextFile({ path: '/opt/bootstrapped' })).toBe('yes');
+      expect((await resumed.run({ command: 'pwd' })).stdout).toBe(`${resumed.defaultWorkingDirectory}\n`);
+    } finally {
+      await resumed.destroy();
+    }
+  });
+});
+
 describe('across processes', () => {
   it('detach in process A, resume in process B: the file is there and the guest server still answers on the same URL', async () => {
     const sessionId = `detach-${randomUUID()}`;

@@ -21,7 +21,7 @@ impl NativeFileReader {
     /// Next chunk, or null at end of file.
     #[napi]
     pub async fn next(&self) -> napi::Result<Option<Buffer>> {
-        Ok(self.inner.lock().await.next().await.napi()?.map(|b| Buffer::from(b.to_vec())))
+        Ok(self.inner.lock().await.next().await.napi()?.map(|b| Buffer::from(Vec::from(b))))
     }
 }
 

@@ -34,12 +34,12 @@ impl NativeProcess {
     /// Next stdout chunk, or null at end of output.
     #[napi]
     pub async fn read_stdout(&self) -> Option<Buffer> {
-        self.inner.stdout.read().await.map(|b| Buffer::from(b.to_vec()))
+        self.inner.stdout.read().await.map(|b| Buffer::from(Vec::from(b)))
     }
 
     #[napi]
     pub async fn read_stderr(&self) -> Option<Buffer> {
-        self.inner.stderr.read().await.map(|b| Buffer::from(b.to_vec()))
+        self.inner.stderr.read().await.map(|b| Buffer::from(Vec::from(b)))
     }
 
     #[napi]

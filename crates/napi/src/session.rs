@@ -84,7 +84,7 @@ impl NativeSession {
 
     #[napi]
     pub async fn read_file(&self, path: String) -> napi::Result<Option<Buffer>> {
-        Ok(self.inner.read_file(&path).await.napi()?.map(|b| Buffer::from(b.to_vec())))
+        Ok(self.inner.read_file(&path).await.napi()?.map(|b| Buffer::from(Vec::from(b))))
     }
 
     #[napi]

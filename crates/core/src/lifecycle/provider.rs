@@ -361,18 +361,20 @@ impl Provider {
 }
 
 impl TemplateBootstrap {
-    /// Stops the template microVM, snapshots its disk, publishes the template
-    /// for every process, and removes the template microVM.
+    /// Takes a full snapshot (disk and RAM) of the running template microVM,
+    /// publishes it for every process, and removes the template microVM.
+    /// Forks resume that machine instead of booting: measured ~3x faster than a
+    /// cold boot of the same disk (`npm run bench`).
     pub async fn publish(self) -> Result<()> {
         let name = self.session.id().to_owned();
         let working_directory = self.session.default_working_directory().to_owned();
-        super::session::stop_sandbox_by_name(&name).await?;
         let snapshot_name = format!("t-{}", &self.key[..24]);
         // A snapshot of an earlier, unpublished attempt would block the name.
         let _ = Snapshot::remove(&format!("{}:{snapshot_name}", snapshots::SNAPSHOT_GROUP), true).await;
         Snapshot::builder(snapshot_name.clone())
             .from_sandbox(&name)
             .group(snapshots::SNAPSHOT_GROUP)
+            .full()
             .create()
             .await?;
         let now = snapshots::now();
@@ -438,21 +440,17 @@ async fn cold_create(
     builder.create().await
 }
 
-/// Restores a template's disk snapshot into a new, always detached, sandbox
-/// (env and workdir are not part of a snapshot; commands get them per exec).
+/// Restores a template's full snapshot into a new, always detached, sandbox
+/// with private copy-on-write RAM. Its cpus and memory are the template's (they
+/// are part of the template key); env and workdir are not part of a snapshot,
+/// commands get them per exec.
 async fn fork(
     settings: &CreateSettings,
     name: &str,
     ports: &[LeasedPort],
     template: &TemplateRecord,
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
-    let mut builder = Sandbox::restore(template.snapshot.clone()).name(name);
-    if let Some(cpus) = settings.cpus {
-        builder = builder.cpus(cpus);
-    }
-    if let Some(mib) = settings.memory_mib {
-        builder = builder.memory(mib);
-    }
+    let mut builder = Sandbox::restore(template.snapshot.clone()).name(name).forked();
     for port in ports {
         builder = match port.protocol {
             PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),

@@ -280,19 +280,6 @@ pub(crate) async fn stop_sandbox(sandbox: &Sandbox) -> Result<()> {
     }
 }
 
-/// Stops (or kills) a sandbox by name; a missing or stopped one is fine.
-pub(crate) async fn stop_sandbox_by_name(name: &str) -> Result<()> {
-    let handle = Sandbox::get(name).await?;
-    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await
-        && !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
-            handle.kill().await.or_else(|e| match e {
-                MicrosandboxError::SandboxNotRunning(_) => Ok(()),
-                e => Err(e),
-            })?;
-        }
-    Ok(())
-}
-
 /// Stops (or kills) and removes a sandbox by name; a missing one is fine.
 pub(crate) async fn remove_sandbox(name: &str) -> Result<()> {
     let handle = match Sandbox::get(name).await {

@@ -1,13 +1,15 @@
 //! The template key: everything that changes what the bootstrapped guest
-//! contains. The harness identity alone does not know our image or env.
+//! contains, RAM included (templates are full snapshots). The harness identity
+//! alone does not know our image or env.
 
 use crate::settings::CreateSettings;
 
 /// Bumped when the template layout or bootstrap semantics change.
-const SCHEMA: &str = "ai-sdk-microsandbox-template-1";
+const SCHEMA: &str = "ai-sdk-microsandbox-template-2";
 
 /// A blake3 hash of the identity, the resolved image reference, the workdir,
-/// env and pre-commands, and the runtime version. The image's manifest digest
+/// env and pre-commands, cpus and memory (a fork resumes the template's
+/// running machine, so it has the template's), and the runtime version. The image's manifest digest
 /// is checked at use instead (a registry tag may move; see the record).
 pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) -> String {
     let mut h = blake3::Hasher::new();
@@ -27,6 +29,8 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     for command in &settings.bootstrap_pre_commands {
         field("pre", command);
     }
+    field("cpus", &settings.cpus.map(|c| c.to_string()).unwrap_or_default());
+    field("memory", &settings.memory_mib.map(|m| m.to_string()).unwrap_or_default());
     h.finalize().to_hex()[..32].to_owned()
 }
 
@@ -64,9 +68,11 @@ mod tests {
     }
 
     #[test]
-    fn key_ignores_settings_that_do_not_change_the_disk() {
+    fn key_changes_with_the_machine_size_and_ignores_ports() {
         let base = template_key("id", &settings(serde_json::json!({})), "img");
-        let other = settings(serde_json::json!({ "cpus": 2, "memory": 2048, "ports": [{ "host": 1, "guest": 2 }] }));
-        assert_eq!(base, template_key("id", &other, "img"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "cpus": 2 })), "img"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "memory": 2048 })), "img"));
+        let ported = settings(serde_json::json!({ "ports": [{ "host": 1, "guest": 2 }] }));
+        assert_eq!(base, template_key("id", &ported, "img"));
     }
 }
