@@ -36,6 +36,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     "${suite[@]}" __test__/integration --outputFile="$results/integration.json" || touch "$results/integration.failed"
   else
     echo "== KVM cannot boot microVMs here: running each integration file inside a QEMU TCG VM"
+    suite=(env AI_SDK_MICROSANDBOX_EMULATED=1 "${suite[@]}")
     # One VM per file. Nested virtualization under TCG is not fully stable (the L1 kernel or a
     # microVM occasionally dies under load; see scripts/vmhost/README.md), so a failed file is
     # rerun once; the first attempt's output stays above and a file failing twice fails.

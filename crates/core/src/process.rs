@@ -169,7 +169,18 @@ impl Process {
                 ),
             )
         })?;
-        let handle = stream_detached(&sandbox, &dir, pid, [0, 0]).await?;
+        // The process runs now: a stream that fails to start is retried like a cut one.
+        let mut attempt = 0;
+        let handle = loop {
+            match stream_detached(&sandbox, &dir, pid, [0, 0]).await {
+                Ok(handle) => break handle,
+                Err(err) if attempt == MAX_STREAM_RESTARTS => return Err(err),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt as u64)).await;
+                }
+            }
+        };
         Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir)))
     }
 
