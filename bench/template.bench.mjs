@@ -18,6 +18,8 @@ async function time(fn) {
   return ms;
 }
 
+// Warm-up: the first create of a process also hashes and loads the image tarball.
+await time(() => provider.createSession());
 const cold = [await time(() => provider.createSession()), await time(() => provider.createSession())];
 const coldWithSetup = await time(async () => {
   const s = await provider.createSession();

@@ -57,14 +57,7 @@ pub async fn resolve(image: &str) -> Result<ImageSource> {
 /// Loads a tarball into the image cache under a tag derived from its content,
 /// so the same file is loaded once however many processes use it.
 async fn load_archive(path: &Path) -> Result<String> {
-    let owned = path.to_path_buf();
-    let hash = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(std::fs::File::open(&owned)?)?;
-        Ok(hasher.finalize().to_hex()[..16].to_owned())
-    })
-    .await
-    .map_err(|e| Error::internal(format!("hashing the image archive panicked: {e}")))??;
+    let hash = archive_hash(path).await?;
     let stem: String = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -83,6 +76,29 @@ async fn load_archive(path: &Path) -> Result<String> {
         Error::new(ErrorCode::ImageNotFound, format!("cannot load image archive {}: {e}", path.display()))
     })?;
     Ok(tag)
+}
+
+/// The archive's content hash, computed once per process for an unchanged file
+/// (same size and mtime): every create resolves the image again.
+async fn archive_hash(path: &Path) -> Result<String> {
+    type Seen = (PathBuf, u64, Option<std::time::SystemTime>);
+    static HASHES: std::sync::Mutex<Vec<(Seen, String)>> = std::sync::Mutex::new(Vec::new());
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::new(ErrorCode::ImageNotFound, format!("image path {} cannot be read: {e}", path.display())))?;
+    let seen: Seen = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    if let Some((_, hash)) = HASHES.lock().unwrap().iter().find(|(s, _)| *s == seen) {
+        return Ok(hash.clone());
+    }
+    let owned = path.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(std::fs::File::open(&owned)?)?;
+        Ok(hasher.finalize().to_hex()[..16].to_owned())
+    })
+    .await
+    .map_err(|e| Error::internal(format!("hashing the image archive panicked: {e}")))??;
+    HASHES.lock().unwrap().push((seen, hash.clone()));
+    Ok(hash)
 }
 
 /// Rewords a failed pull of a reference that is not cached locally.
