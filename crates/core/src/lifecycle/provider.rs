@@ -260,10 +260,10 @@ impl Provider {
             }
         };
         let created = match attempt().await {
-            // A microVM that exits before its agent comes up is retried once: seen as a transient
-            // failure when several boot at once on a loaded host. A persistent fault fails twice.
-            Err(MicrosandboxError::BootStart { .. }) => {
-                tracing::warn!(sandbox = name, "microVM exited before its agent came up; retrying the boot once");
+            // A microVM that exits or hangs before its agent comes up is retried once: seen as a
+            // transient failure on a loaded host. A persistent fault fails twice.
+            Err(err) if agent_never_came_up(&err) => {
+                tracing::warn!(sandbox = name, "microVM did not bring its agent up; retrying the boot once");
                 remove_sandbox(name).await?;
                 attempt().await
             }
@@ -272,6 +272,12 @@ impl Provider {
         let sandbox = match created {
             Ok(sandbox) => Arc::new(sandbox),
             Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(name, err).await),
+            Err(err) if agent_never_came_up(&err) => {
+                return Err(Error::new(
+                    ErrorCode::BootFailed,
+                    format!("microVM {name} booted twice without its agent coming up; is the host overloaded? ({err})"),
+                ));
+            }
             Err(err @ (MicrosandboxError::Image(_) | MicrosandboxError::ImageNotFound(_))) => {
                 return Err(image::missing_reference(&settings.image, &err));
             }
@@ -397,6 +403,15 @@ impl TemplateBootstrap {
     /// The first-create setup failed: nothing is published, the template microVM goes away.
     pub async fn abandon(self) -> Result<()> {
         self.session.destroy().await
+    }
+}
+
+/// The microVM exited, or did not answer within the SDK's startup deadline.
+fn agent_never_came_up(err: &MicrosandboxError) -> bool {
+    match err {
+        MicrosandboxError::BootStart { .. } => true,
+        MicrosandboxError::Runtime(message) => message.contains("before agent readiness"),
+        _ => false,
     }
 }
 
