@@ -49,15 +49,15 @@ pub async fn resolve(image: &str) -> Result<ImageSource> {
         Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}"))
     })?;
     if meta.is_file() && is_archive(&path) {
-        return load_archive(&path).await.map(ImageSource::Reference);
+        return load_archive(&path, &meta).await.map(ImageSource::Reference);
     }
     Ok(ImageSource::Path(path))
 }
 
 /// Loads a tarball into the image cache under a tag derived from its content,
 /// so the same file is loaded once however many processes use it.
-async fn load_archive(path: &Path) -> Result<String> {
-    let hash = archive_hash(path).await?;
+async fn load_archive(path: &Path, meta: &std::fs::Metadata) -> Result<String> {
+    let hash = archive_hash(path, meta).await?;
     let stem: String = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -80,11 +80,9 @@ async fn load_archive(path: &Path) -> Result<String> {
 
 /// The archive's content hash, computed once per process for an unchanged file
 /// (same size and mtime): every create resolves the image again.
-async fn archive_hash(path: &Path) -> Result<String> {
+async fn archive_hash(path: &Path, meta: &std::fs::Metadata) -> Result<String> {
     type Seen = (PathBuf, u64, Option<std::time::SystemTime>);
     static HASHES: std::sync::Mutex<Vec<(Seen, String)>> = std::sync::Mutex::new(Vec::new());
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::new(ErrorCode::ImageNotFound, format!("image path {} cannot be read: {e}", path.display())))?;
     let seen: Seen = (path.to_path_buf(), meta.len(), meta.modified().ok());
     if let Some((_, hash)) = HASHES.lock().unwrap().iter().find(|(s, _)| *s == seen) {
         return Ok(hash.clone());

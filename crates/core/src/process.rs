@@ -137,7 +137,7 @@ impl Process {
             .map_err(Error::from)?;
         let pid = first_pid(&mut handle).await?;
         let control = handle.control();
-        Ok(Self::drain(sandbox, pid, KillTarget::Exec(control), handle, None))
+        Ok(Self::drain(sandbox, pid, KillTarget::Exec(control), handle, None, 0))
     }
 
     /// Starts a command in its own guest session, detached from any exec, so
@@ -169,19 +169,9 @@ impl Process {
                 ),
             )
         })?;
-        // The process runs now: a stream that fails to start is retried like a cut one.
-        let mut attempt = 0;
-        let handle = loop {
-            match stream_detached(&sandbox, &dir, pid, [0, 0]).await {
-                Ok(handle) => break handle,
-                Err(err) if attempt == MAX_STREAM_RESTARTS => return Err(err),
-                Err(_) => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt as u64)).await;
-                }
-            }
-        };
-        Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir)))
+        let mut attempts = 0;
+        let handle = stream_detached(&sandbox, &dir, pid, [0, 0], &mut attempts).await?;
+        Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir), attempts))
     }
 
     /// Drains the exec in the background; its exit ends both pipes. For a
@@ -192,6 +182,7 @@ impl Process {
         kill_target: KillTarget,
         mut handle: ExecHandle,
         detached_dir: Option<String>,
+        mut stream_attempts: u32,
     ) -> Arc<Self> {
         let (exit_tx, exit) = watch::channel(None);
         let process = Arc::new(Self {
@@ -209,7 +200,6 @@ impl Process {
             let mut code = None;
             // Bytes received per stream, to resume a detached process's output where it left off.
             let mut received = [0u64; 2];
-            let mut restarts = 0;
             loop {
                 while let Some(event) = handle.recv().await {
                     match event {
@@ -238,18 +228,16 @@ impl Process {
                 // which happens under heavy host load) while the process may still be running:
                 // stream again from where it stopped.
                 let Some(dir) = &detached_dir else { break };
-                if code == Some(0) || restarts == MAX_STREAM_RESTARTS {
+                if code == Some(0) {
                     break;
                 }
-                restarts += 1;
-                tracing::warn!(pid, restarts, "output stream of a detached process was cut; resuming it");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * restarts as u64)).await;
-                match stream_detached(&sandbox, dir, pid, received).await {
+                tracing::warn!(pid, "output stream of a detached process was cut; resuming it");
+                match stream_detached(&sandbox, dir, pid, received, &mut stream_attempts).await {
                     Ok(next) => {
                         handle = next;
                         code = None;
                     }
-                    Err(_) => continue,
+                    Err(_) => break,
                 }
             }
             if let Some(dir) = detached_dir {
@@ -311,21 +299,36 @@ impl Process {
     }
 }
 
-/// How often the output stream of one detached process may be cut and resumed.
-const MAX_STREAM_RESTARTS: u32 = 10;
+/// How many times the output stream of one detached process may be started.
+const MAX_STREAM_ATTEMPTS: u32 = 11;
 
 /// Streams a detached process's output files from the given byte offsets
-/// (stdout, stderr) until its wrapper exits.
-async fn stream_detached(sandbox: &Sandbox, dir: &str, pid: u32, from: [u64; 2]) -> Result<ExecHandle> {
+/// (stdout, stderr) until its wrapper exits. The process already runs, so a
+/// stream that fails to start is retried with backoff, counting in `attempts`
+/// across the process's life.
+async fn stream_detached(sandbox: &Sandbox, dir: &str, pid: u32, from: [u64; 2], attempts: &mut u32) -> Result<ExecHandle> {
     let (pid, out, err) = (pid.to_string(), (from[0] + 1).to_string(), (from[1] + 1).to_string());
-    let mut handle = sandbox
-        .exec_stream_with("/bin/sh", |o| {
-            o.args(["-c", STREAM_SCRIPT, "stream", dir, &pid, &out, &err]).stdin_bytes(Vec::new())
-        })
-        .await
-        .map_err(Error::from)?;
-    first_pid(&mut handle).await?;
-    Ok(handle)
+    loop {
+        if *attempts > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(*attempts))).await;
+        }
+        *attempts += 1;
+        let started = async {
+            let mut handle = sandbox
+                .exec_stream_with("/bin/sh", |o| {
+                    o.args(["-c", STREAM_SCRIPT, "stream", dir, &pid, &out, &err]).stdin_bytes(Vec::new())
+                })
+                .await
+                .map_err(Error::from)?;
+            first_pid(&mut handle).await?;
+            Ok(handle)
+        };
+        match started.await {
+            Ok(handle) => return Ok(handle),
+            Err(err) if *attempts >= MAX_STREAM_ATTEMPTS => return Err(err),
+            Err(_) => {}
+        }
+    }
 }
 
 async fn first_pid(handle: &mut ExecHandle) -> Result<u32> {
