@@ -113,7 +113,11 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_FS'
   | 'ERR_MICROSANDBOX_EXEC_FAILED'
   | 'ERR_MICROSANDBOX_BOOT_FAILED'
-  | 'ERR_MICROSANDBOX_INTERNAL';
+  | 'ERR_MICROSANDBOX_INTERNAL'
+  /** Thrown by `import` when this OS/CPU/libc has no build of the native addon. */
+  | 'ERR_MICROSANDBOX_UNSUPPORTED_PLATFORM'
+  /** Thrown by `import` when the addon package for this platform is not installed or does not load. */
+  | 'ERR_MICROSANDBOX_BINDING_MISSING';
 
 /** Errors of this package. Unexposed ports and unsupported protocols throw the harness's `HarnessCapabilityUnsupportedError` instead. */
 export declare class MicrosandboxError extends Error {

@@ -2,10 +2,19 @@
 // npm package @superradcompany/microsandbox-<platform> ships (msb + libkrunfw).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { bindingLoadError } from './platform.js';
 
 const require = createRequire(import.meta.url);
 
-const binding = require('../binding.cjs');
+function loadBinding() {
+  try {
+    return require('../binding.cjs');
+  } catch (err) {
+    throw bindingLoadError(err);
+  }
+}
+
+const binding = loadBinding();
 
 const RUNTIME_PACKAGES = {
   'linux-x64': '@superradcompany/microsandbox-linux-x64-gnu',
