@@ -13,7 +13,11 @@ fail() { echo "vmhost init: $*" >&2; poweroff -f; sleep 10; }
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-stty -F /dev/console -onlcr 2>/dev/null  # no \r before each \n on the serial console
+# Two serial ports: ttyS0 is the runner's stdout (the command's output, and ours), ttyS1 the
+# kernel's console, which the runner keeps in a log file so that a dying L1 leaves its reason there.
+exec </dev/null >/dev/ttyS0 2>&1
+stty -F /dev/ttyS0 -onlcr 2>/dev/null  # no \r before each \n
+stty -F /dev/ttyS1 -onlcr 2>/dev/null
 while read -r m; do insmod "/lib/modules/$m" || echo "vmhost init: insmod $m failed" >&2; done </lib/modules/load.list
 
 # msize: the virtio transport maximum. cache=loose: fast, and the page cache starts empty each run.
@@ -45,12 +49,29 @@ case $rc in
   *) mount --bind /etc/resolv.conf "$rc" ;;
 esac
 
+# Into the console log next to the kernel's messages: L1's free memory every 10 s (an L1 out of
+# memory dies the same way as a panic), and every triple fault of a microVM (KVM's SVM shutdown
+# exit, which libkrun reports only in the sandbox's own runtime.log, gone once it is removed).
+(
+  while :; do
+    echo "[$(cut -d' ' -f1 /proc/uptime)] vmhost: MemAvailable $(($(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024)) MiB"
+    sleep 10
+  done
+) >/dev/ttyS1 2>&1 &
+t=/sys/kernel/tracing
+if mount -t tracefs tracefs $t && echo 'p:vmhost_microvm_shutdown kvm_amd:shutdown_interception' >$t/kprobe_events &&
+  echo 1 >$t/events/kprobes/vmhost_microvm_shutdown/enable; then
+  cat $t/trace_pipe >/dev/ttyS1 2>&1 &
+else
+  echo "vmhost init: cannot trace microVM triple faults" >/dev/ttyS1
+fi
+
 touch "$r$vmhost_run/ready"  # its host-side mtime marks the end of the boot
 run() {
   chroot $r /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash "$vmhost_run/cmd.sh" </dev/null
 }
-# The console is a tty; the command sees one only if the caller's stdout is one (no spinners in CI logs).
+# ttyS0 is a tty; the command sees one only if the caller's stdout is one (no spinners in CI logs).
 set -o pipefail
 if [ "$vmhost_tty" = 1 ]; then run; else run 2>&1 | cat; fi
 echo $? >"$r$vmhost_run/rc"

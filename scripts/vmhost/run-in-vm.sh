@@ -52,10 +52,11 @@ if [ -n "$fresh" ] || [ ! -f "$img" ]; then
 fi
 
 run="$(mktemp -d "$cache/run.XXXXXX")"  # mode 700: holds the caller's environment
-qpid=
+qpid= tpid=
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
   if [ -n "$qpid" ]; then kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
+  if [ -n "$tpid" ]; then kill "$tpid" 2>/dev/null || true; fi
   rm -rf "$run"
 }
 trap cleanup EXIT
@@ -74,19 +75,26 @@ trap 'exit 143' TERM HUP
 } >"$run/cmd.sh"
 
 tty=0; [ -t 1 ] && tty=1
-quiet="quiet loglevel=0"
-[ -z "${VMHOST_DEBUG-}" ] || quiet="loglevel=7"  # VMHOST_DEBUG=1 shows the L1 kernel's messages
+# L1's kernel console is the second serial port, a file: warnings and worse (panics, oopses,
+# the OOM killer), plus init.sh's memory and microVM triple-fault lines. VMHOST_DEBUG=1 logs
+# every kernel message and shows the log live on stderr.
+console="$run/console.log"
+loglevel=5
+[ -z "${VMHOST_DEBUG-}" ] || loglevel=8
+: >"$console"
 # shellcheck disable=SC2054  # commas are QEMU's
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg -cpu max
-  -m "$memory" -smp "$cpus" -display none -monitor none -serial stdio -no-reboot
+  -m "$memory" -smp "$cpus" -display none -monitor none -no-reboot
+  -serial stdio -serial "file:$console" -d cpu_reset -D "$run/qemu.log"  # QEMU logs an L1 triple fault there
   -kernel "$cache/kernel/vmlinux" -initrd "$cache/initramfs.cpio.gz"
-  -append "console=ttyS0 rdinit=/init $quiet panic=-1 mitigations=off edd=off vmhost_run=$run vmhost_scratch=$mnt vmhost_tty=$tty"
+  -append "console=ttyS1 rdinit=/init loglevel=$loglevel panic=-1 mitigations=off edd=off vmhost_run=$run vmhost_scratch=$mnt vmhost_tty=$tty"
   -drive "file=$img,format=raw,if=virtio,cache=unsafe"
   -fsdev local,id=hostroot,path=/,security_model=none,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
   -nic user,model=virtio-net-pci)
 tq="$(now)"
-# The serial console is the command's stdout+stderr; stdin is not forwarded.
+if [ -n "${VMHOST_DEBUG-}" ]; then tail -n +1 -f "$console" >&2 & tpid=$!; fi
+# The first serial port is the command's stdout+stderr; stdin is not forwarded.
 timeout -k 5 "$timeout" "${qemu[@]}" </dev/null &
 qpid=$!
 st=0; wait "$qpid" || st=$?
@@ -100,12 +108,35 @@ timing() {
     printf "vmhost: setup %.1f s, VM boot %s, total %.1f s\n", tq - t0, b == "" ? "n/a" : sprintf("%.1f s", b - tq), t1 - t0 }' >&2
 }
 timing
+
+# Console lines that say why L1 or a microVM died.
+evidence='Kernel panic|Oops|BUG:|WARNING:|Comm:|stack guard|double fault|general protection|Call Trace|RIP:|lockup|hung_task|blocked for more than|oom-kill|Out of memory|Triple fault|vmhost_microvm_shutdown'
+# The log without the serial port's \r, plus QEMU's triple-fault line (its register dumps stay out).
+{ tr -d '\r' <"$console"; echo; grep -h 'Triple fault' "$run/qemu.log" 2>/dev/null; } >"$run/console.txt" || true
+finish() {  # finish EXIT_CODE
+  [ -z "${VMHOST_CONSOLE_LOG-}" ] || cp "$run/console.txt" "$VMHOST_CONSOLE_LOG" || true
+  if [ "$1" != 0 ]; then cp "$run/console.txt" "$cache/last-failed-console.log" || true; fi
+  local n
+  n="$(grep -c vmhost_microvm_shutdown "$run/console.txt" || true)"
+  [ "$n" = 0 ] || log "$n microVM triple fault(s) during this run (KVM shutdown exits, logged in $cache/last-failed-console.log when the run fails)"
+  grep 'Out of memory: Killed' "$run/console.txt" | sed 's/^/vmhost: L1 /' >&2 || true
+  if [ "$1" = 124 ] || [ "$1" = 125 ]; then
+    log "L1 kernel console, the lines that say why (whole log: $cache/last-failed-console.log):"
+    if grep -qE "$evidence" "$run/console.txt"; then
+      grep -E "$evidence" "$run/console.txt" | tail -n 40 >&2
+    else
+      tail -n 15 "$run/console.txt" >&2
+    fi
+    grep 'vmhost: MemAvailable' "$run/console.txt" | tail -n 1 >&2 || true
+  fi
+  exit "$1"
+}
 if [ "$st" = 124 ] || { [ "$st" = 137 ] && [ ! -f "$run/rc" ]; }; then
   log "timed out after $timeout s; the VM was stopped"
-  exit 124
+  finish 124
 fi
 if [ ! -s "$run/rc" ]; then
   log "the VM stopped without reporting the command's exit code (QEMU exit status $st)"
-  exit 125
+  finish 125
 fi
-exit "$(cat "$run/rc")"
+finish "$(cat "$run/rc")"
