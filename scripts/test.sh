@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the tests: unit (cargo + vitest, no VM) and integration (real microVMs).
+# Runs the tests: unit (cargo + vitest + the packaging test, no VM) and integration (real microVMs).
 # Usage: scripts/test.sh [all|unit|integration]. Ends with "N passed, N failed".
 # Integration tests boot real microVMs: directly where KVM works, otherwise inside
 # a QEMU TCG VM (scripts/vmhost) where microsandbox's KVM guests can run.
@@ -22,6 +22,8 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   t=$SECONDS
   cargo test --workspace 2>&1 | tee "$results/cargo.log" || true
   vitest __test__/unit --outputFile="$results/unit.json" || touch "$results/unit.failed"
+  # The packed packages installed in a fresh project, as users get them (no VM needed).
+  bash scripts/pack-test.sh "$results/pack.json" || touch "$results/pack.failed"
   echo "== unit tests done in $((SECONDS - t)) s"
 fi
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Packaging test: installs the packed packages the way a user gets them from npm, in a fresh
+# project outside the repo, next to @ai-sdk/harness and ai from the registry, then imports the
+# package and type-checks an agent that uses it with `tsc --strict`.
+#
+# Usage: scripts/pack-test.sh [report.json]
+#   The report counts each step as a test for scripts/summarize-tests.mjs.
+#   PACK_TEST_ADDON=<path to .node>   pack this addon instead of the one `napi build --platform` left
+#                                     in the repo root (e.g. a release build)
+#   PACK_TEST_KEEP=1                  keep the temp dir (printed) for a look around
+#   PACK_TEST_SESSION=1               also run one real microVM session from the installed copy
+#                                     (needs usable KVM: run it via scripts/vmhost/run-in-vm.sh)
+#
+# The published root manifest lists the platform packages as optionalDependencies; `napi
+# prepublish` adds them on release, `platform-packages.mjs stamp` does the same here. Only the
+# linux-x64-gnu addon can be built on this host, so only that platform package is packed: npm
+# skips the others (optional, not on the registry at this version).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node22.sh
+repo=$PWD
+report=${1:-}
+platform=linux-x64-gnu
+addon=${PACK_TEST_ADDON:-$repo/ai-sdk-microsandbox.$platform.node}
+version=$(node -p 'require("./package.json").version')
+dev() { node -p "require('./package.json').devDependencies['$1']"; }
+harness_version=$(dev @ai-sdk/harness)
+ai_version=$(dev ai)
+# Pinned here, not in our devDependencies: only the temp project needs them.
+typescript_version=5.9.3
+types_node_version=22.20.7
+
+work=$(mktemp -d /tmp/ai-sdk-microsandbox-pack.XXXXXX)
+if [ "${PACK_TEST_KEEP:-0}" = 1 ]; then echo "pack test: keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+mkdir -p "$work/tgz" "$work/project"
+
+passed=0
+failed=0
+broken=''
+# step NAME COMMAND...: runs it unless an earlier step failed (then it counts as failed too).
+step() {
+  local name=$1 t=$SECONDS
+  shift
+  if [ -n "$broken" ]; then
+    echo "  - $name: not run ($broken failed)"
+    failed=$((failed + 1))
+    return
+  fi
+  if "$@" >"$work/step.log" 2>&1; then
+    echo "  ✓ $name ($((SECONDS - t)) s)"
+    passed=$((passed + 1))
+  else
+    echo "  ✗ $name ($((SECONDS - t)) s)"
+    tail -n 40 "$work/step.log" | sed 's/^/      /'
+    failed=$((failed + 1))
+    broken=$name
+  fi
+}
+
+size() { du -h "$1" | cut -f1; }
+
+pack_root() {
+  npm pack --silent --pack-destination "$work" >/dev/null || return 1
+  mkdir -p "$work/root" && tar -xzf "$work/ai-sdk-microsandbox-$version.tgz" -C "$work/root" || return 1
+  node scripts/platform-packages.mjs stamp "$work/root/package" || return 1
+  (cd "$work/root/package" && npm pack --silent --pack-destination "$work/tgz" >/dev/null) || return 1
+  # The root must not carry an addon: it comes from the platform package.
+  if tar -tzf "$work/tgz/ai-sdk-microsandbox-$version.tgz" | grep -q '\.node$'; then
+    echo "the root tarball contains a .node file"
+    return 1
+  fi
+}
+
+pack_platform() {
+  if [ ! -f "$addon" ]; then
+    echo "no addon at $addon: build it first (bash scripts/setup.sh)"
+    return 1
+  fi
+  # What `napi artifacts` does on release: the addon goes into npm/<platform>/ under its napi name.
+  cp -r "npm/$platform" "$work/$platform" &&
+    cp "$addon" "$work/$platform/ai-sdk-microsandbox.$platform.node" &&
+    (cd "$work/$platform" && npm pack --silent --pack-destination "$work/tgz" >/dev/null)
+}
+
+install_packed() {
+  cd "$work/project" || return 1
+  echo '{ "name": "pack-test", "private": true, "type": "module" }' >package.json
+  npm install --no-audit --no-fund \
+    "$work/tgz/ai-sdk-microsandbox-$version.tgz" \
+    "$work/tgz/ai-sdk-microsandbox-$platform-$version.tgz" \
+    "@ai-sdk/harness@$harness_version" "ai@$ai_version" \
+    "typescript@$typescript_version" "@types/node@$types_node_version" || return 1
+  # The addon and the microsandbox runtime (msb + libkrunfw) came with the packages.
+  ls node_modules/ai-sdk-microsandbox-$platform/ai-sdk-microsandbox.$platform.node \
+    node_modules/@superradcompany/microsandbox-$platform/bin/msb
+}
+
+import_installed() {
+  cd "$work/project" || return 1
+  cat >import.mjs <<'EOF'
+import assert from 'node:assert/strict';
+import { createMicrosandbox, MicrosandboxError } from 'ai-sdk-microsandbox';
+
+const provider = createMicrosandbox({ image: 'node:22-bookworm-slim', ports: [{ host: 3000, guest: 3000 }] });
+assert.equal(provider.specificationVersion, 'harness-sandbox-v1');
+assert.equal(typeof provider.createSession, 'function');
+assert.throws(
+  () => createMicrosandbox({ image: 'node:22-bookworm-slim', ports: [3000] }),
+  (e) => e instanceof MicrosandboxError && e.code === 'ERR_MICROSANDBOX_INVALID_SETTINGS',
+);
+console.log('imported; provider', provider.providerId);
+EOF
+  node import.mjs
+}
+
+typecheck() {
+  cd "$work/project" || return 1
+  cat >agent.ts <<'EOF'
+import { HarnessAgent, type HarnessAgentAdapter } from '@ai-sdk/harness/agent';
+import { createMicrosandbox, MicrosandboxError, type MicrosandboxProvider } from 'ai-sdk-microsandbox';
+
+declare const harness: HarnessAgentAdapter;
+
+const sandbox: MicrosandboxProvider = createMicrosandbox({
+  image: 'node:22-bookworm-slim',
+  cpus: 1,
+  memory: 1024,
+  ports: [{ host: 3000, guest: 3000 }],
+  networkPolicy: { mode: 'deny-all' },
+});
+export const agent = new HarnessAgent({ harness, sandbox });
+
+// The settings are typed, not `any`: @ai-sdk/sandbox-vercel's bare port numbers are rejected.
+// @ts-expect-error ports are { host, guest } pairs
+createMicrosandbox({ image: 'node:22-bookworm-slim', ports: [3000] });
+
+export function codeOf(e: unknown): string | undefined {
+  return e instanceof MicrosandboxError ? e.code : undefined;
+}
+EOF
+  cat >tsconfig.json <<'EOF'
+{
+  "compilerOptions": {
+    "strict": true,
+    "noEmit": true,
+    "target": "es2022",
+    "module": "nodenext",
+    "moduleResolution": "nodenext",
+    "types": ["node"],
+    "skipLibCheck": true
+  },
+  "files": ["agent.ts"]
+}
+EOF
+  npx tsc --strict -p tsconfig.json || return 1
+  # skipLibCheck (as in most projects) would also hide errors inside our index.d.ts: check it alone.
+  # Upstream declarations have errors of their own (@ai-sdk/provider lacks @types/json-schema; ai's
+  # `typeof download` refers to itself), so only errors in our package count.
+  echo '{ "extends": "./tsconfig.json", "compilerOptions": { "skipLibCheck": false },
+    "files": ["node_modules/ai-sdk-microsandbox/index.d.ts"] }' >tsconfig.dts.json
+  if npx tsc -p tsconfig.dts.json | grep 'ai-sdk-microsandbox/'; then return 1; fi
+}
+
+session() {
+  cd "$work/project" || return 1
+  cat >session.mjs <<'EOF'
+import assert from 'node:assert/strict';
+import { createMicrosandbox } from 'ai-sdk-microsandbox';
+
+const image = process.env.AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE;
+assert.ok(image, 'AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE names the test image (scripts/images/build.sh busybox)');
+const session = await createMicrosandbox({ image, memory: 256 }).createSession();
+try {
+  const out = await session.run({ command: 'echo hello from $(uname -s)' });
+  assert.equal(out.exitCode, 0);
+  assert.match(out.stdout, /hello from Linux/);
+  console.log(out.stdout.trim());
+} finally {
+  await session.destroy();
+}
+EOF
+  node session.mjs
+}
+
+echo "== pack test (ai-sdk-microsandbox@$version, $platform, @ai-sdk/harness@$harness_version, ai@$ai_version)"
+t0=$SECONDS
+step "pack the root package (optionalDependencies as napi prepublish writes them)" pack_root
+step "pack the $platform package with the built addon" pack_platform
+step "install both tarballs with @ai-sdk/harness, ai and typescript from the registry" install_packed
+step "import the installed package" import_installed
+step "tsc --strict: createMicrosandbox() in new HarnessAgent({ harness, sandbox }), and our index.d.ts" typecheck
+if [ "${PACK_TEST_SESSION:-0}" = 1 ]; then
+  step "one microVM session from the installed copy" session
+fi
+for f in "$work"/tgz/*.tgz; do [ -f "$f" ] && echo "  $(basename "$f"): $(size "$f")"; done
+echo "== pack test: $passed passed, $failed failed in $((SECONDS - t0)) s"
+if [ -n "$report" ]; then
+  printf '{"numPassedTests":%d,"numFailedTests":%d,"numFailedTestSuites":0}\n' "$passed" "$failed" >"$report"
+fi
+[ "$failed" = 0 ]
