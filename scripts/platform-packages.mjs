@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Keeps the per-platform packages in npm/<platform>/ in step with the root package.json.
 //
-//   node scripts/platform-packages.mjs sync            write version and shared fields into npm/*, copy LICENSE
+//   node scripts/platform-packages.mjs sync            write version and shared fields into npm/*, copy LICENSE and notices
 //   node scripts/platform-packages.mjs check           list drift (exit 1 when any); the unit tests run the same
 //   node scripts/platform-packages.mjs stamp <dir>     add the platform optionalDependencies to <dir>/package.json
 //
@@ -18,6 +18,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Fields create-npm-dirs copies from the root that must not drift after it ran once. */
 const SHARED_FIELDS = ['version', 'license', 'engines', 'repository', 'homepage', 'bugs', 'publishConfig'];
+/** Copied from the root into every platform package: the addon links third-party code. */
+const SHARED_FILES = ['LICENSE', 'THIRD_PARTY_NOTICES.md'];
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 const writeJson = (path, value) => writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
@@ -39,7 +41,8 @@ export function platformPackages(root = ROOT) {
         cpu: [target.arch],
         ...(target.abi === 'gnu' ? { libc: ['glibc'] } : target.abi === 'musl' ? { libc: ['musl'] } : {}),
         main: binary,
-        files: [binary],
+        // npm adds LICENSE by itself, not the notices.
+        files: [binary, 'THIRD_PARTY_NOTICES.md'],
       },
     };
   });
@@ -62,7 +65,6 @@ export function drift(root = ROOT) {
   for (const dir of readdirSync(join(root, 'npm')).filter((d) => !d.startsWith('.'))) {
     if (!dirs.has(dir)) problems.push(`npm/${dir} is not in package.json napi.targets`);
   }
-  const license = readFileSync(join(root, 'LICENSE'), 'utf8');
   for (const { platform, dir, name, expected } of packages) {
     const where = `npm/${platform}`;
     if (!existsSync(join(dir, 'package.json'))) {
@@ -76,9 +78,11 @@ export function drift(root = ROOT) {
         problems.push(`${where}: ${field} is ${JSON.stringify(sub[field])}, expected ${JSON.stringify(value)}`);
       }
     }
-    const subLicense = join(dir, 'LICENSE');
-    if (!existsSync(subLicense) || readFileSync(subLicense, 'utf8') !== license) {
-      problems.push(`${where}/LICENSE differs from the root LICENSE`);
+    for (const file of SHARED_FILES) {
+      const copy = join(dir, file);
+      if (!existsSync(copy) || readFileSync(copy, 'utf8') !== readFileSync(join(root, file), 'utf8')) {
+        problems.push(`${where}/${file} differs from the root ${file}`);
+      }
     }
   }
   return problems;
@@ -86,11 +90,11 @@ export function drift(root = ROOT) {
 
 export function sync(root = ROOT) {
   const pkg = readJson(join(root, 'package.json'));
-  for (const { dir, name } of platformPackages(root)) {
+  for (const { dir, name, expected } of platformPackages(root)) {
     const path = join(dir, 'package.json');
     const sub = readJson(path);
-    writeJson(path, { ...sub, name, ...pick(pkg, SHARED_FIELDS) });
-    copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
+    writeJson(path, { ...sub, name, ...pick(pkg, SHARED_FIELDS), files: expected.files });
+    for (const file of SHARED_FILES) copyFileSync(join(root, file), join(dir, file));
   }
 }
 

@@ -14,13 +14,13 @@ const scratch = mkdtempSync(join(tmpdir(), 'ai-sdk-microsandbox-packaging-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('platform packages', () => {
-  it('npm/* match package.json napi.targets, version, shared fields and LICENSE', () => {
+  it('npm/* match package.json napi.targets, version, shared fields, LICENSE and notices', () => {
     expect(drift()).toEqual([]);
   });
 
   it('a version bump without `npm version` (which syncs npm/*) is reported as drift', () => {
     const copy = join(scratch, 'drift');
-    for (const entry of ['package.json', 'LICENSE', 'npm']) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    for (const entry of ['package.json', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'npm']) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     writeFileSync(join(copy, 'package.json'), JSON.stringify({ ...rootPkg, version: '9.9.9' }));
     const problems = drift(copy);
     expect(problems).toHaveLength(rootPkg.napi.targets.length);
