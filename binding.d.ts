@@ -16,7 +16,10 @@ export declare class NativeFileReader {
 
 export declare class NativeFileWriter {
   write(chunk: Buffer): Promise<void>
+  /** Completes the file: it replaces the target only now. */
   close(): Promise<void>
+  /** Discards what was written; the target keeps its old content. */
+  abort(): Promise<void>
 }
 
 export declare class NativeProcess {
@@ -28,7 +31,7 @@ export declare class NativeProcess {
   cancelStderr(): void
   /** Exit code, after all output has been drained. */
   wait(): Promise<number>
-  /** Waits for exit and returns all output. */
+  /** Waits for exit and returns the output, each stream capped (head and tail kept). */
   collect(): Promise<CollectedOutput>
   kill(): Promise<void>
 }
@@ -41,9 +44,10 @@ export declare class NativeProvider {
   get supportsTemplates(): boolean
   /** A template to bootstrap for `identity`, or null when one is published. */
   prepareTemplate(identity: string): Promise<NativeTemplate | null>
-  createSession(sessionId?: string | undefined | null, identity?: string | undefined | null): Promise<NativeSession>
-  resumeSession(sessionId: string): Promise<NativeSession>
-  prune(options?: PruneInput | undefined | null): Promise<PruneResult>
+  createSession(sessionId?: any | undefined | null, identity?: string | undefined | null): Promise<NativeSession>
+  resumeSession(sessionId: any): Promise<NativeSession>
+  /** `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them. */
+  prune(keepNewest?: any | undefined | null, keepUsedWithinMs?: any | undefined | null): Promise<PruneResult>
 }
 
 export declare class NativeSession {
@@ -53,14 +57,14 @@ export declare class NativeSession {
   /** Whether first-create setup already ran, in the template this session forked from. */
   get forkedFromTemplate(): boolean
   get description(): string
-  portUrl(guestPort: number, protocol: string): string
+  /** Takes any JS values: the core validates them with coded errors. */
+  portUrl(port: any, protocol: any): string
   /** A plain exec (for `run`): fastest, ends with this process. */
-  exec(command: string, workingDirectory?: string | undefined | null, env?: Record<string, string> | undefined | null): Promise<NativeProcess>
+  exec(command: string, workingDirectory?: string | undefined | null, env?: any | undefined | null): Promise<NativeProcess>
   /** A detached process (for `spawn`): survives this process. */
-  spawn(command: string, workingDirectory?: string | undefined | null, env?: Record<string, string> | undefined | null): Promise<NativeProcess>
+  spawn(command: string, workingDirectory?: string | undefined | null, env?: any | undefined | null): Promise<NativeProcess>
   readFile(path: string): Promise<Buffer | null>
   openRead(path: string): Promise<NativeFileReader | null>
-  writeFile(path: string, data: Buffer): Promise<void>
   openWrite(path: string): Promise<NativeFileWriter>
   stop(): Promise<void>
   destroy(): Promise<void>
@@ -85,9 +89,28 @@ export interface CollectedOutput {
  */
 export declare function configureRuntime(packagedMsbPath?: string | undefined | null): void
 
-export interface PruneInput {
-  keepNewest?: number
-  keepUsedWithinSeconds?: number
+export interface HostCheck {
+  section: string
+  label: string
+  /** `pass`, `fail`, `warn` or `info`. */
+  state: string
+  value: string
+}
+
+export interface HostProblem {
+  headline: string
+  hints: Array<string>
+}
+
+/** microsandbox's diagnosis of this host (the provider's preflight checks) and our cache dir. */
+export declare function hostReport(): HostReport
+
+export interface HostReport {
+  checks: Array<HostCheck>
+  /** Empty when the runtime is found and the host passes microsandbox's checks. */
+  problems: Array<HostProblem>
+  /** This package's own records (sessions, port leases, templates). */
+  cacheDir: string
 }
 
 export interface PruneResult {

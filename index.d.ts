@@ -12,16 +12,23 @@ export interface MicrosandboxPort {
   protocol?: 'tcp' | 'udp';
 }
 
-/** Same shape as the harness's `HarnessV1NetworkPolicy`. Ingress to published ports is always allowed. */
+/**
+ * Same shape as the harness's `HarnessV1NetworkPolicy`. In every mode the guest cannot reach the host
+ * (except `allowHostPorts`), loopback, private ranges, link-local, cloud metadata or multicast addresses,
+ * and ingress to published ports stays allowed.
+ */
 export type MicrosandboxNetworkPolicy =
+  /** The public internet, with DNS. The default. */
   | { mode: 'allow-all' }
+  /** No egress and no DNS. */
   | { mode: 'deny-all' }
   | {
       mode: 'custom';
-      /** Domains the guest may reach; `*.example.com` matches subdomains. */
+      /** Bare host names the guest may resolve and reach; `*.example.com` matches subdomains. Only these names resolve. */
       allowedHosts?: string[];
+      /** Public CIDRs the guest may reach (by address: a CIDR-only policy has no DNS). Private ranges stay denied. */
       allowedCIDRs?: string[];
-      /** Win over the allow lists. */
+      /** Denied before anything else. */
       deniedCIDRs?: string[];
     };
 
@@ -43,7 +50,14 @@ export interface MicrosandboxCreateSettings {
   ports?: MicrosandboxPort[];
   /** Default guest environment, merged under each command's own `env`. Values are never logged. */
   env?: Record<string, string>;
+  /** Guest egress. Default `{ mode: 'allow-all' }`: the public internet, nothing of the host. */
   networkPolicy?: MicrosandboxNetworkPolicy;
+  /**
+   * Host TCP ports the guest may reach at `host.microsandbox.internal` (a local model server, a dev
+   * database), in any network mode. Only these ports: other sessions' published ports stay unreachable
+   * unless you list them.
+   */
+  allowHostPorts?: number[];
   /** Prefix for sandbox names (shown by `msb ls`). Default `aisdk`. */
   name?: string;
   /** Host name to put in port URLs instead of the bind address (e.g. when the host is reached remotely). */
@@ -103,6 +117,8 @@ export type MicrosandboxSession = HarnessV1NetworkSandboxSession;
 
 export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_INVALID_SETTINGS'
+  /** A call's argument (command, env, sessionId, port, prune option) is invalid; the message names it. */
+  | 'ERR_MICROSANDBOX_INVALID_ARGUMENT'
   | 'ERR_MICROSANDBOX_RUNTIME_MISSING'
   | 'ERR_MICROSANDBOX_KVM_UNAVAILABLE'
   | 'ERR_MICROSANDBOX_IMAGE_NOT_FOUND'

@@ -1,6 +1,7 @@
 // createMicrosandbox(): the HarnessV1SandboxProvider object.
 import { abortReason, throwIfAborted } from './abort.js';
 import { callNative, callNativeSync, PROVIDER_ID } from './errors.js';
+import { plainJson } from './json.js';
 import { NativeProvider } from './native.js';
 import { MicrosandboxNetworkSandboxSession } from './network-session.js';
 
@@ -14,13 +15,14 @@ function nativeSettings(settings) {
 }
 
 export function createMicrosandbox(settings) {
-  const provider = callNativeSync(() => new NativeProvider(nativeSettings(settings)));
+  const provider = callNativeSync(() => new NativeProvider(plainJson(nativeSettings(settings))));
 
-  // A session created after its caller gave up must not be left running.
-  async function settle(created, abortSignal) {
-    const nativeSession = await callNative(() => created);
+  // A session created after its caller gave up must not be left running. Only a
+  // session this call created is removed: an aborted resume just drops its handle.
+  async function settle(pending, abortSignal, { created }) {
+    const nativeSession = await callNative(() => pending);
     if (abortSignal?.aborted) {
-      await nativeSession.destroy().catch(() => {});
+      if (created) await nativeSession.destroy().catch(() => {});
       throw abortReason(abortSignal);
     }
     return nativeSession;
@@ -52,7 +54,7 @@ export function createMicrosandbox(settings) {
       if (firstCreate && identity !== undefined && provider.supportsTemplates) {
         await bootstrapTemplate(identity, firstCreate, abortSignal);
       }
-      const nativeSession = await settle(provider.createSession(sessionId, identity), abortSignal);
+      const nativeSession = await settle(provider.createSession(sessionId, identity), abortSignal, { created: true });
       const session = new MicrosandboxNetworkSandboxSession(nativeSession);
       // Not forked from a template (none possible for this image): set up this session itself.
       if (firstCreate && !nativeSession.forkedFromTemplate) {
@@ -68,7 +70,9 @@ export function createMicrosandbox(settings) {
 
     async resumeSession({ sessionId, abortSignal }) {
       throwIfAborted(abortSignal);
-      return new MicrosandboxNetworkSandboxSession(await settle(provider.resumeSession(sessionId), abortSignal));
+      return new MicrosandboxNetworkSandboxSession(
+        await settle(provider.resumeSession(sessionId), abortSignal, { created: false }),
+      );
     },
 
     /**
@@ -76,8 +80,7 @@ export function createMicrosandbox(settings) {
      * process is gone, and bootstrap templates beyond the newest few not used recently.
      */
     async prune({ keepNewest, keepUsedWithinMs } = {}) {
-      const keepUsedWithinSeconds = keepUsedWithinMs === undefined ? undefined : keepUsedWithinMs / 1000;
-      return callNative(() => provider.prune({ keepNewest, keepUsedWithinSeconds }));
+      return callNative(() => provider.prune(keepNewest, keepUsedWithinMs));
     },
   };
 }

@@ -5,7 +5,7 @@ import { extractLines } from '@ai-sdk/provider-utils';
 import { raceAbort, throwIfAborted } from './abort.js';
 import { callNative } from './errors.js';
 import { toSandboxProcess } from './process.js';
-import { asBuffer, pipeToWriter, pullStream } from './streams.js';
+import { asBuffer, pipeToWriter, pullStream, writeChunks } from './streams.js';
 
 const native = Symbol('native');
 
@@ -60,13 +60,15 @@ export class MicrosandboxSandboxSession {
   async writeBinaryFile({ path, content, abortSignal }) {
     throwIfAborted(abortSignal);
     const data = asBuffer(content);
-    await raceAbort(abortSignal, callNative(() => this[native].writeFile(path, data)));
+    const writer = await callNative(() => this[native].openWrite(path));
+    await writeChunks(data, writer, abortSignal);
   }
 
   async writeTextFile({ path, content, encoding = 'utf-8', abortSignal }) {
     throwIfAborted(abortSignal);
     const data = Buffer.from(content, encoding);
-    await raceAbort(abortSignal, callNative(() => this[native].writeFile(path, data)));
+    const writer = await callNative(() => this[native].openWrite(path));
+    await writeChunks(data, writer, abortSignal);
   }
 }
 

@@ -29,7 +29,11 @@ export function asBuffer(bytes) {
 // Large enough to amortise a native round trip, small enough for one agent frame.
 const WRITE_CHUNK_BYTES = 1024 * 1024;
 
-/** Copies a ReadableStream<Uint8Array> into a native writer, in ~1 MiB writes. */
+/**
+ * Copies a ReadableStream<Uint8Array> into a native writer, in ~1 MiB writes.
+ * The file replaces its target only when the stream completes; on abort or
+ * error the writer is aborted and the target keeps its old content.
+ */
 export async function pipeToWriter(stream, writer, signal) {
   const reader = stream.getReader();
   let pending = [];
@@ -39,6 +43,7 @@ export async function pipeToWriter(stream, writer, signal) {
     const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
+    signal?.throwIfAborted();
     await callNative(() => writer.write(chunk));
   };
   try {
@@ -54,10 +59,26 @@ export async function pipeToWriter(stream, writer, signal) {
       }
     }
     await flush();
+    signal?.throwIfAborted();
   } catch (err) {
     await reader.cancel(err).catch(() => {});
+    await writer.abort();
     throw err;
-  } finally {
-    await callNative(() => writer.close());
   }
+  await callNative(() => writer.close());
+}
+
+/** Writes bytes through a native writer in ~1 MiB chunks, so an abort stops the transfer. */
+export async function writeChunks(bytes, writer, signal) {
+  try {
+    for (let offset = 0; offset < bytes.byteLength; offset += WRITE_CHUNK_BYTES) {
+      signal?.throwIfAborted();
+      await callNative(() => writer.write(bytes.subarray(offset, offset + WRITE_CHUNK_BYTES)));
+    }
+    signal?.throwIfAborted();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  await callNative(() => writer.close());
 }

@@ -221,6 +221,110 @@ describe('files', () => {
   });
 });
 
+describe('files are safe to abort and bounded to read', () => {
+  it('an aborted writeFile keeps the old content and leaves no partial file behind', async () => {
+    await session.writeTextFile({ path: 'safe/kept.txt', content: 'old content' });
+    const controller = new AbortController();
+    let sent = 0;
+    const content = new ReadableStream<Uint8Array>({
+      async pull(stream) {
+        if (sent >= 3) {
+          controller.abort(new Error('caller gave up'));
+          return stream.close();
+        }
+        stream.enqueue(new Uint8Array(1024 * 1024).fill(0x61));
+        sent += 1;
+      },
+    });
+    await expect(session.writeFile({ path: 'safe/kept.txt', content, abortSignal: controller.signal })).rejects.toThrow(
+      'caller gave up',
+    );
+    expect(await session.readTextFile({ path: 'safe/kept.txt' })).toBe('old content');
+    expect((await session.run({ command: 'ls -A safe' })).stdout).toBe('kept.txt\n');
+  });
+
+  it('an aborted writeBinaryFile stops between chunks and keeps the old content', async () => {
+    await session.writeTextFile({ path: 'safe/binary.bin', content: 'old' });
+    const controller = new AbortController();
+    const write = session.writeBinaryFile({
+      path: 'safe/binary.bin',
+      content: new Uint8Array(16 * 1024 * 1024),
+      abortSignal: controller.signal,
+    });
+    controller.abort(new Error('stop now'));
+    await expect(write).rejects.toThrow('stop now');
+    expect(await session.readTextFile({ path: 'safe/binary.bin' })).toBe('old');
+  });
+
+  it('a completed write replaces the file atomically and keeps its mode', async () => {
+    await session.run({ command: 'mkdir -p safe && printf old > safe/tool.sh && chmod 755 safe/tool.sh' });
+    await session.writeTextFile({ path: 'safe/tool.sh', content: 'echo new' });
+    expect((await session.run({ command: 'stat -c %a safe/tool.sh; cat safe/tool.sh; ls -A safe | grep -c partial' })).stdout).toBe(
+      '755\necho new0\n',
+    );
+  });
+
+  it('refuses to read devices, FIFOs and symlinks to them, quickly, and the session stays alive', async () => {
+    await session.run({ command: 'mkfifo /tmp/a-fifo; ln -sf /dev/zero /tmp/zero-link' });
+    for (const path of ['/dev/zero', '/dev/urandom', '/tmp/a-fifo', '/tmp/zero-link']) {
+      const started = Date.now();
+      for (const read of [
+        () => session.readBinaryFile({ path }),
+        () => session.readTextFile({ path }),
+        () => session.readFile({ path }),
+      ]) {
+        await expect(read()).rejects.toMatchObject({ code: 'ERR_MICROSANDBOX_FS', message: expect.stringContaining('not a regular file') });
+      }
+      expect(Date.now() - started).toBeLessThan(30_000);
+    }
+    expect((await session.run({ command: 'echo alive' })).stdout).toBe('alive\n');
+  });
+});
+
+describe('run output is bounded', () => {
+  it('keeps the head and the tail of a flood and says how much it cut', async () => {
+    const { exitCode, stdout } = await session.run({
+      command: "printf 'BEGIN\\n'; head -c 20000000 /dev/zero | tr '\\0' x; printf '\\nEND\\n'",
+    });
+    expect(exitCode).toBe(0);
+    expect(stdout.startsWith('BEGIN\nxxx')).toBe(true);
+    expect(stdout.endsWith('xxx\nEND\n')).toBe(true);
+    expect(stdout).toMatch(/\n\[ai-sdk-microsandbox: \d+ bytes of output omitted\]\n/);
+    expect(stdout.length).toBeLessThan(8 * 1024 * 1024 + 100);
+  });
+});
+
+describe('bad arguments', () => {
+  it.each([
+    [{ env: { A: 1 } }, '`env.A`'],
+    [{ env: { 'A=B': 'x' } }, '`env`'],
+    [{ env: { '': 'x' } }, '`env`'],
+    [{ env: { 'A\0B': 'x' } }, '`env`'],
+    [{ env: { MSB_X: 'x' } }, 'MSB_'],
+    [{ env: { BIG: 'v'.repeat(2 * 1024 * 1024) } }, '`env.BIG`'],
+    [{ command: 'x'.repeat(2 * 1024 * 1024) }, '`command`'],
+    [{ command: 'echo a\0b' }, '`command`'],
+  ])('run and spawn refuse %j with a coded error naming it, without echoing values', async (args, field) => {
+    for (const call of [() => session.run({ command: 'true', ...args } as never), () => session.spawn({ command: 'true', ...args } as never)]) {
+      const err = await call().then(() => null, (e) => e);
+      expect(err?.code).toBe('ERR_MICROSANDBOX_INVALID_ARGUMENT');
+      expect(err.message).toContain(field);
+      expect(err.message).not.toContain('vvvvvvvv');
+      expect(err.message).not.toContain('xxxxxxxx');
+    }
+  });
+
+  it.each([-1, 0, 1.5, Number.NaN, '4000', 65536, null])('getPortEndpoint refuses port %s', async (port) => {
+    await expect(session.getPortEndpoint({ port } as never)).rejects.toMatchObject({ code: 'ERR_MICROSANDBOX_INVALID_ARGUMENT' });
+  });
+
+  it('getPortEndpoint refuses a null protocol', async () => {
+    await expect(session.getPortEndpoint({ port: 4000, protocol: null } as never)).rejects.toMatchObject({
+      code: 'ERR_MICROSANDBOX_INVALID_ARGUMENT',
+    });
+  });
+});
+
 describe('network session', () => {
   it('carries a WebSocket session (the bridge adapters use) to a guest server through getPortUrl', async () => {
     // The `ws` package's server, copied into the guest; Node's own WebSocket client on the host.

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum ErrorCode {
     /// A setting or argument is invalid; the message names it and says what to fix.
     InvalidSettings,
+    /// An argument of a call (command, env, session id, port) is invalid; the message names it.
+    InvalidArgument,
     /// The microsandbox runtime (`msb` + libkrunfw) cannot be found or is the wrong version.
     RuntimeMissing,
     /// Hardware virtualization (KVM / Hypervisor.framework) is not usable on this host.
@@ -41,6 +43,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidSettings => "ERR_MICROSANDBOX_INVALID_SETTINGS",
+            Self::InvalidArgument => "ERR_MICROSANDBOX_INVALID_ARGUMENT",
             Self::RuntimeMissing => "ERR_MICROSANDBOX_RUNTIME_MISSING",
             Self::KvmUnavailable => "ERR_MICROSANDBOX_KVM_UNAVAILABLE",
             Self::ImageNotFound => "ERR_MICROSANDBOX_IMAGE_NOT_FOUND",

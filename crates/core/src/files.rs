@@ -1,9 +1,12 @@
 //! Guest file access: binary-safe, streaming, relative paths resolved against
 //! the session's working directory, "missing" distinguished from "broken".
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use microsandbox::MicrosandboxError;
+use microsandbox::sandbox::FsSetAttrs;
 use microsandbox::sandbox::fs::{FsEntryKind, FsReadStream, FsWriteSink};
+use microsandbox::{MicrosandboxError, Sandbox};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -63,25 +66,43 @@ fn fs_error(path: &str, err: MicrosandboxError) -> Error {
     }
 }
 
-/// Fails for a directory, and answers whether the path exists. Reading a
-/// directory through the agent would otherwise hang instead of failing.
-async fn check_readable(sandbox: &microsandbox::Sandbox, path: &str) -> Result<bool> {
+/// Largest file that `read` returns whole (readBinaryFile/readTextFile need
+/// it in host memory at once); bigger files are read with `open_read`.
+pub const MAX_WHOLE_READ_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Fails for anything but a regular file (after following symlinks), and
+/// answers whether the path exists. A directory would hang the agent's read,
+/// and a device, FIFO or socket never ends (`/dev/zero`) or never answers.
+async fn check_readable(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<u64>> {
     match sandbox.fs().stat_with_follow(path, true).await {
-        Ok(meta) if meta.kind == FsEntryKind::Directory => Err(Error::new(
-            ErrorCode::FileSystem,
-            format!("cannot read guest file {path}: it is a directory"),
-        )),
-        Ok(_) => Ok(true),
+        Ok(meta) => match meta.kind {
+            FsEntryKind::File => Ok(Some(meta.size)),
+            FsEntryKind::Directory => Err(Error::new(
+                ErrorCode::FileSystem,
+                format!("cannot read guest file {path}: it is a directory"),
+            )),
+            FsEntryKind::Symlink | FsEntryKind::Other => Err(Error::new(
+                ErrorCode::FileSystem,
+                format!("cannot read guest file {path}: it is not a regular file (a device, FIFO or socket)"),
+            )),
+        },
         Err(err) => match classify(path, err) {
-            FsFailure::Missing => Ok(false),
+            FsFailure::Missing => Ok(None),
             FsFailure::Other(e) => Err(e),
         },
     }
 }
 
 pub(crate) async fn read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<Bytes>> {
-    if !check_readable(sandbox, path).await? {
-        return Ok(None);
+    let Some(size) = check_readable(sandbox, path).await? else { return Ok(None) };
+    if size > MAX_WHOLE_READ_BYTES {
+        return Err(Error::new(
+            ErrorCode::FileSystem,
+            format!(
+                "cannot read guest file {path} whole: it has {size} bytes, more than {MAX_WHOLE_READ_BYTES}; \
+                 stream it with readFile()"
+            ),
+        ));
     }
     match sandbox.fs().read(path).await {
         Ok(bytes) => Ok(Some(bytes)),
@@ -117,7 +138,7 @@ impl FileReader {
 /// Opens a streaming read; `None` when the file does not exist. The first
 /// chunk is read eagerly so that errors surface here, not mid-stream.
 pub(crate) async fn open_read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<FileReader>> {
-    if !check_readable(sandbox, path).await? {
+    if check_readable(sandbox, path).await?.is_none() {
         return Ok(None);
     }
     let mut stream = match sandbox.fs().read_stream(path).await {
@@ -149,16 +170,17 @@ async fn ensure_parent(sandbox: &microsandbox::Sandbox, path: &str) -> Result<()
     Ok(())
 }
 
-/// Writes a whole file, creating parent directories and replacing any old content.
-pub(crate) async fn write(sandbox: &microsandbox::Sandbox, path: &str, data: &[u8]) -> Result<()> {
-    ensure_parent(sandbox, path).await?;
-    sandbox.fs().write(path, data).await.map_err(|e| fs_error(path, e))
-}
-
-/// A file being written in chunks; must be closed to be complete.
+/// A file being written in chunks. The content goes to a temporary file next
+/// to the target, renamed over it on `close`: readers see the old content or
+/// the new one, never a part. Dropped or aborted before `close`, it leaves
+/// the old file as it was.
 pub struct FileWriter {
+    sandbox: Arc<Sandbox>,
     path: String,
+    temp: String,
+    mode: Option<u32>,
     sink: Option<FsWriteSink>,
+    done: bool,
 }
 
 impl FileWriter {
@@ -167,18 +189,86 @@ impl FileWriter {
         sink.write(chunk).await.map_err(|e| fs_error(&self.path, e))
     }
 
+    /// Completes the file: flushes it and renames it over the target.
     pub async fn close(&mut self) -> Result<()> {
-        match self.sink.take() {
-            Some(sink) => sink.close().await.map_err(|e| fs_error(&self.path, e)),
-            None => Ok(()),
+        let Some(sink) = self.sink.take() else { return Ok(()) };
+        let committed = async {
+            sink.close().await?;
+            if let Some(mode) = self.mode {
+                let attrs = FsSetAttrs { mode: Some(mode), ..Default::default() };
+                self.sandbox.fs().set_stat(&self.temp, false, attrs).await?;
+            }
+            self.sandbox.fs().rename(&self.temp, &self.path).await
+        }
+        .await;
+        self.done = true;
+        if let Err(err) = committed {
+            let _ = self.sandbox.fs().remove(&self.temp).await;
+            return Err(fs_error(&self.path, err));
+        }
+        Ok(())
+    }
+
+    /// Gives up: the target keeps its old content, the partial file goes.
+    pub async fn abort(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        drop(self.sink.take());
+        let _ = self.sandbox.fs().remove(&self.temp).await;
+    }
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        drop(self.sink.take());
+        let (sandbox, temp) = (self.sandbox.clone(), std::mem::take(&mut self.temp));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = sandbox.fs().remove(&temp).await;
+            });
         }
     }
 }
 
-pub(crate) async fn open_write(sandbox: &microsandbox::Sandbox, path: &str) -> Result<FileWriter> {
+pub(crate) async fn open_write(sandbox: &Arc<Sandbox>, path: &str) -> Result<FileWriter> {
     ensure_parent(sandbox, path).await?;
-    let sink = sandbox.fs().write_stream(path).await.map_err(|e| fs_error(path, e))?;
-    Ok(FileWriter { path: path.to_owned(), sink: Some(sink) })
+    // Writing replaces a symlink's target, not the link, as a plain write would.
+    let (target, mode) = match sandbox.fs().stat_with_follow(path, false).await {
+        Ok(meta) if meta.kind == FsEntryKind::Symlink => match sandbox.fs().real_path(path).await {
+            Ok(real) => {
+                let mode = sandbox.fs().stat_with_follow(&real, false).await.ok().map(|m| m.mode & 0o7777);
+                (real, mode)
+            }
+            Err(_) => (path.to_owned(), None),
+        },
+        Ok(meta) if meta.kind == FsEntryKind::Directory => {
+            return Err(Error::new(ErrorCode::FileSystem, format!("cannot write guest file {path}: it is a directory")));
+        }
+        Ok(meta) => (path.to_owned(), Some(meta.mode & 0o7777)),
+        Err(err) => match classify(path, err) {
+            FsFailure::Missing => (path.to_owned(), None),
+            FsFailure::Other(e) => return Err(e),
+        },
+    };
+    let temp = temp_path(&target);
+    let sink = sandbox.fs().write_stream(&temp).await.map_err(|e| fs_error(path, e))?;
+    Ok(FileWriter { sandbox: sandbox.clone(), path: target, temp, mode, sink: Some(sink), done: false })
+}
+
+/// A hidden sibling of `path`, unique per write: same directory, so the
+/// rename stays on one filesystem.
+fn temp_path(path: &str) -> String {
+    let (dir, base) = match path.rfind('/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    };
+    let nonce = &crate::naming::anonymous_name()["aisdk-anon-".len()..];
+    format!("{dir}/.{base}.{nonce}.aisdk-partial")
 }
 
 #[cfg(test)]
@@ -192,6 +282,14 @@ mod tests {
         assert_eq!(resolve_path("/workspace", "/abs/./y//z").unwrap(), "/abs/y/z");
         assert_eq!(resolve_path("/", "..").unwrap(), "/");
         assert!(resolve_path("/w", "").is_err());
+    }
+
+    #[test]
+    fn partial_files_are_hidden_siblings_of_their_target() {
+        let temp = temp_path("/work/dir/out.txt");
+        assert!(temp.starts_with("/work/dir/.out.txt."), "{temp}");
+        assert!(temp.ends_with(".aisdk-partial"));
+        assert_ne!(temp, temp_path("/work/dir/out.txt"));
     }
 
     #[test]

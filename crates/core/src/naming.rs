@@ -8,19 +8,27 @@ const PREFIX: &str = "aisdk";
 /// Label put on every sandbox this package creates, to find its own.
 pub const OWNER_LABEL: &str = "ai-sdk-microsandbox";
 
-/// `aisdk-<readable part of the id>-<hash>`: valid for microsandbox whatever
-/// the id contains, and unique per id.
-pub fn session_name(session_id: &str) -> String {
-    let hash = blake3::hash(session_id.as_bytes()).to_hex();
+/// Readable characters of a session id kept in its sandbox name.
+const MAX_READABLE_CHARS: usize = 40;
+
+/// `<prefix>-<readable part of the id>-<hash>` (prefix `aisdk` unless the
+/// settings' `name` replaces it): valid for microsandbox whatever the id
+/// contains, and unique per id. Only the readable part is ever shortened, so
+/// two ids never share a name however long the prefix.
+pub fn session_name(prefix: Option<&str>, session_id: &str) -> String {
+    let prefix = prefix.unwrap_or(PREFIX);
+    let hash = &blake3::hash(session_id.as_bytes()).to_hex()[..12];
+    let budget = MAX_SANDBOX_NAME_BYTES.saturating_sub(prefix.len() + hash.len() + 2).min(MAX_READABLE_CHARS);
     let readable: String = session_id
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
-        .take(40)
+        .take(budget)
         .collect();
-    let name = format!("{PREFIX}-{readable}-{}", &hash[..12]);
-    debug_assert!(name.len() <= MAX_SANDBOX_NAME_BYTES);
-    name
+    format!("{prefix}-{readable}-{hash}")
 }
+
+/// Longest settings `name` that still leaves room for the hash in session names.
+pub const MAX_PREFIX_BYTES: usize = MAX_SANDBOX_NAME_BYTES - 12 - 2 - 8;
 
 /// A unique name for a session that cannot be resumed (no `sessionId`).
 pub fn anonymous_name() -> String {
@@ -40,12 +48,23 @@ mod tests {
 
     #[test]
     fn session_names_are_deterministic_valid_and_distinct() {
-        let a = session_name("chat 42/üñí");
-        assert_eq!(a, session_name("chat 42/üñí"));
-        assert_ne!(a, session_name("chat 42/üñí "));
+        let a = session_name(None, "chat 42/üñí");
+        assert_eq!(a, session_name(None, "chat 42/üñí"));
+        assert_ne!(a, session_name(None, "chat 42/üñí "));
         microsandbox::validate_sandbox_name(&a).unwrap();
-        microsandbox::validate_sandbox_name(&session_name(&"x".repeat(500))).unwrap();
-        microsandbox::validate_sandbox_name(&session_name("")).unwrap();
+        microsandbox::validate_sandbox_name(&session_name(None, &"x".repeat(500))).unwrap();
+        microsandbox::validate_sandbox_name(&session_name(None, "")).unwrap();
+    }
+
+    #[test]
+    fn a_long_custom_prefix_shortens_the_readable_part_never_the_hash() {
+        let prefix = "p".repeat(MAX_PREFIX_BYTES);
+        let (a, b) = (session_name(Some(&prefix), &"a".repeat(80)), session_name(Some(&prefix), &format!("{}b", "a".repeat(79))));
+        assert_ne!(a, b);
+        for name in [&a, &b] {
+            microsandbox::validate_sandbox_name(name).unwrap();
+            assert!(name.starts_with(&prefix) && name.len() <= MAX_SANDBOX_NAME_BYTES, "{name}");
+        }
     }
 
     #[test]

@@ -15,6 +15,11 @@ use crate::error::{Error, ErrorCode, Result};
 /// counted) rather than blocking the guest or growing host memory unbounded.
 const MAX_UNREAD_BYTES: usize = 64 * 1024 * 1024;
 
+/// Output that `run()` keeps per stream: the first and the last half of it,
+/// with a marker line where the middle was cut. A guest that prints forever
+/// costs the host this much, not more.
+pub const RUN_OUTPUT_LIMIT: usize = 8 * 1024 * 1024;
+
 /// Exit code reported for a process we killed (128 + SIGKILL, as shells do).
 const KILLED_EXIT_CODE: i32 = 137;
 
@@ -79,13 +84,13 @@ impl OutputPipe {
         }
     }
 
-    /// Reads everything until the process exits.
-    pub async fn read_all(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// Reads until the process exits, keeping at most `limit` bytes (head and tail).
+    pub async fn read_capped(&self, limit: usize) -> Vec<u8> {
+        let mut out = CappedOutput::new(limit);
         while let Some(chunk) = self.read().await {
-            out.extend_from_slice(&chunk);
+            out.push(chunk);
         }
-        out
+        out.finish()
     }
 
     /// The consumer lost interest: drop what is buffered and discard the rest.
@@ -98,6 +103,66 @@ impl OutputPipe {
         drop(st);
         self.readable.notify_one();
     }
+}
+
+/// The head and the tail of a stream, up to a limit; what lies between is
+/// counted and replaced by one marker line.
+struct CappedOutput {
+    half: usize,
+    head: Vec<u8>,
+    tail: VecDeque<Bytes>,
+    tail_len: usize,
+    omitted: u64,
+}
+
+impl CappedOutput {
+    fn new(limit: usize) -> Self {
+        Self { half: limit / 2, head: Vec::new(), tail: VecDeque::new(), tail_len: 0, omitted: 0 }
+    }
+
+    fn push(&mut self, mut data: Bytes) {
+        let room = self.half - self.head.len();
+        if room > 0 {
+            let n = room.min(data.len());
+            self.head.extend_from_slice(&data[..n]);
+            data = data.slice(n..);
+        }
+        if data.is_empty() {
+            return;
+        }
+        self.tail_len += data.len();
+        self.tail.push_back(data);
+        while self.tail_len > self.half {
+            let excess = self.tail_len - self.half;
+            let front = self.tail.front_mut().expect("tail holds the excess");
+            let cut = excess.min(front.len());
+            *front = front.slice(cut..);
+            if front.is_empty() {
+                self.tail.pop_front();
+            }
+            self.tail_len -= cut;
+            self.omitted += cut as u64;
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        let mut out = self.head;
+        if self.omitted > 0 {
+            out.extend_from_slice(
+                format!("\n[ai-sdk-microsandbox: {} bytes of output omitted]\n", self.omitted).as_bytes(),
+            );
+        }
+        for chunk in self.tail {
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+}
+
+pub struct Collected {
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
 }
 
 pub struct Process {
@@ -273,6 +338,14 @@ impl Process {
         if self.killed.load(Ordering::SeqCst) && code == 0 { KILLED_EXIT_CODE } else { code }
     }
 
+    /// Waits for exit and returns the exit code with both streams, each capped
+    /// at [`RUN_OUTPUT_LIMIT`].
+    pub async fn collect(&self) -> Collected {
+        let (stdout, stderr) =
+            tokio::join!(self.stdout.read_capped(RUN_OUTPUT_LIMIT), self.stderr.read_capped(RUN_OUTPUT_LIMIT));
+        Collected { exit_code: self.wait().await, stdout, stderr }
+    }
+
     fn exited(&self) -> bool {
         self.exit.borrow().is_some()
     }
@@ -403,3 +476,42 @@ kill -KILL -- "-$root" 2>/dev/null
 kill -KILL $tree 2>/dev/null
 exit 0
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capped(limit: usize, chunks: &[&[u8]]) -> String {
+        let mut out = CappedOutput::new(limit);
+        for chunk in chunks {
+            out.push(Bytes::copy_from_slice(chunk));
+        }
+        String::from_utf8(out.finish()).unwrap()
+    }
+
+    #[test]
+    fn output_within_the_limit_is_kept_whole() {
+        assert_eq!(capped(8, &[b"ab", b"cd", b"efgh"]), "abcdefgh");
+        assert_eq!(capped(8, &[]), "");
+    }
+
+    #[test]
+    fn output_beyond_the_limit_keeps_head_and_tail_and_says_what_was_cut() {
+        assert_eq!(capped(8, &[b"abc", b"defghij", b"kl", b"mnop"]), "abcd\n[ai-sdk-microsandbox: 8 bytes of output omitted]\nmnop");
+        let flood: Vec<&[u8]> = std::iter::repeat_n(&b"0123456789"[..], 1000).collect();
+        let ten = "0123456789".repeat(5);
+        assert_eq!(capped(100, &flood), format!("{ten}\n[ai-sdk-microsandbox: 9900 bytes of output omitted]\n{ten}"));
+    }
+
+    #[test]
+    fn unread_output_is_bounded_and_counted() {
+        let pipe = OutputPipe::new();
+        let chunk = Bytes::from(vec![0u8; 1024 * 1024]);
+        for _ in 0..(MAX_UNREAD_BYTES / chunk.len() + 3) {
+            pipe.push(chunk.clone());
+        }
+        let st = pipe.state.lock().unwrap();
+        assert_eq!(st.unread, MAX_UNREAD_BYTES);
+        assert_eq!(st.discarded, 3 * 1024 * 1024);
+    }
+}

@@ -36,7 +36,10 @@ pub struct CreateSettings {
     pub workdir: Option<String>,
     pub ports: Vec<PortSetting>,
     pub env: BTreeMap<String, String>,
-    pub network_policy: Option<NetworkPolicySetting>,
+    /// Omitted means allow-all: the public internet, nothing of the host.
+    pub network_policy: NetworkPolicySetting,
+    /// Host TCP ports the guest may reach at `host.microsandbox.internal`.
+    pub allow_host_ports: Vec<u16>,
     pub name: Option<String>,
     pub public_hostname: Option<String>,
     pub replace: bool,
@@ -67,6 +70,7 @@ const CREATE_KEYS: &[&str] = &[
     "ports",
     "env",
     "networkPolicy",
+    "allowHostPorts",
     "name",
     "publicHostname",
     "replace",
@@ -132,13 +136,20 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
     let ports = parse_ports(obj.get("ports"))?;
     let env = parse_env(obj.get("env"))?;
     let network_policy = match obj.get("networkPolicy") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(NetworkPolicySetting::parse(v)?),
+        None | Some(Value::Null) => NetworkPolicySetting::AllowAll,
+        Some(v) => NetworkPolicySetting::parse(v)?,
     };
+    let allow_host_ports = crate::policy::parse_host_ports(obj.get("allowHostPorts"))?;
     let name = opt_string(obj, "name")?;
     if let Some(name) = &name {
         microsandbox::validate_sandbox_name(name)
             .map_err(|e| Error::invalid(format!("`name`: {e}")))?;
+        if name.len() > crate::naming::MAX_PREFIX_BYTES {
+            return Err(Error::invalid(format!(
+                "`name` must be at most {} bytes: session names append the session id and a hash",
+                crate::naming::MAX_PREFIX_BYTES
+            )));
+        }
     }
     let public_hostname = parse_hostname(obj)?;
     let replace = match obj.get("replace") {
@@ -167,6 +178,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         ports,
         env,
         network_policy,
+        allow_host_ports,
         name,
         public_hostname,
         replace,
@@ -247,35 +259,16 @@ fn parse_ports(value: Option<&Value>) -> Result<Vec<PortSetting>> {
 }
 
 fn parse_env(value: Option<&Value>) -> Result<BTreeMap<String, String>> {
-    let obj = match value {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
-        Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(Error::invalid("`env` must be an object of string values, e.g. { NODE_ENV: 'test' }")),
-    };
-    let mut env = BTreeMap::new();
-    for (key, v) in obj {
-        if key.is_empty() || key.contains('=') || key.contains('\0') {
-            return Err(Error::invalid(format!("`env` key {key:?} is not a valid variable name")));
-        }
-        if key.starts_with("MSB_") {
-            return Err(Error::invalid(format!("`env.{key}`: names starting with MSB_ are reserved by microsandbox")));
-        }
-        // Only the key is named: values may be secrets.
-        let v = v
-            .as_str()
-            .ok_or_else(|| Error::invalid(format!("`env.{key}` must be a string")))?;
-        if v.contains('\0') {
-            return Err(Error::invalid(format!("`env.{key}` must not contain NUL characters")));
-        }
-        env.insert(key.clone(), v.to_owned());
-    }
-    Ok(env)
+    crate::input::env_map(value, "env", crate::error::ErrorCode::InvalidSettings)
 }
 
 fn parse_hostname(obj: &Map<String, Value>) -> Result<Option<String>> {
     let host = opt_string(obj, "publicHostname")?;
     if let Some(h) = &host {
-        let ok = !h.is_empty() && !h.contains(['/', '?', '#', '@', ' ']) && !h.contains("://");
+        // Host names, IPv4 and bracketed IPv6 only: it is spliced into URLs.
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
         if !ok {
             return Err(Error::invalid(format!(
                 "`publicHostname` must be a bare host name or IP such as 'sandbox.example.com' (got {h:?})"
@@ -333,6 +326,16 @@ mod tests {
         assert!(err(json!({ "image": "x", "imgae": "y" })).contains("unknown setting `imgae`"));
         assert!(err(json!({ "sandbox": "sb", "image": "x" })).contains("`image` cannot be combined with `sandbox`"));
         assert!(err(json!({ "cpus": 1 })).contains("`image` is required"));
+    }
+
+    #[test]
+    fn out_of_range_numbers_and_injected_host_names_are_refused() {
+        assert!(err(json!({ "image": "x", "cpus": 256 })).contains("`cpus`"));
+        assert!(err(json!({ "image": "x", "memory": 4294967296u64 })).contains("`memory`"));
+        assert!(err(json!({ "image": "x", "memory": 1e300 })).contains("`memory`"));
+        assert!(err(json!({ "image": "x", "publicHostname": "evil.com\r\nX-Injected: 1" })).contains("`publicHostname`"));
+        assert!(err(json!({ "image": "x", "publicHostname": "http://x" })).contains("`publicHostname`"));
+        assert!(Settings::parse(&json!({ "image": "x", "publicHostname": "[::1]" })).is_ok());
     }
 
     #[test]

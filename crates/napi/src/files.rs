@@ -43,8 +43,15 @@ impl NativeFileWriter {
         self.inner.lock().await.write(&chunk).await.napi()
     }
 
+    /// Completes the file: it replaces the target only now.
     #[napi]
     pub async fn close(&self) -> napi::Result<()> {
         self.inner.lock().await.close().await.napi()
+    }
+
+    /// Discards what was written; the target keeps its old content.
+    #[napi]
+    pub async fn abort(&self) {
+        self.inner.lock().await.abort().await
     }
 }

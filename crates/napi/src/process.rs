@@ -58,11 +58,11 @@ impl NativeProcess {
         self.inner.wait().await
     }
 
-    /// Waits for exit and returns all output.
+    /// Waits for exit and returns the output, each stream capped (head and tail kept).
     #[napi]
     pub async fn collect(&self) -> CollectedOutput {
-        let (stdout, stderr) = tokio::join!(self.inner.stdout.read_all(), self.inner.stderr.read_all());
-        CollectedOutput { exit_code: self.inner.wait().await, stdout: stdout.into(), stderr: stderr.into() }
+        let out = self.inner.collect().await;
+        CollectedOutput { exit_code: out.exit_code, stdout: out.stdout.into(), stderr: out.stderr.into() }
     }
 
     #[napi]

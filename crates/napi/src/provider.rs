@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use ai_sdk_microsandbox_core::snapshots::PruneOptions;
-use ai_sdk_microsandbox_core::{Provider, Settings};
+use ai_sdk_microsandbox_core::{Provider, Settings, input};
 use napi_derive::napi;
 
 use crate::error::IntoNapi;
@@ -13,11 +13,6 @@ pub struct NativeProvider {
     inner: Arc<Provider>,
 }
 
-#[napi(object)]
-pub struct PruneInput {
-    pub keep_newest: Option<u32>,
-    pub keep_used_within_seconds: Option<f64>,
-}
 
 #[napi(object)]
 pub struct PruneResult {
@@ -53,25 +48,32 @@ impl NativeProvider {
     }
 
     #[napi]
-    pub async fn create_session(&self, session_id: Option<String>, identity: Option<String>) -> napi::Result<NativeSession> {
+    pub async fn create_session(
+        &self,
+        session_id: Option<serde_json::Value>,
+        identity: Option<String>,
+    ) -> napi::Result<NativeSession> {
+        let session_id = session_id.filter(|v| !v.is_null()).map(|v| input::session_id(&v)).transpose().napi()?;
         let session = self.inner.create_session(session_id.as_deref(), identity.as_deref()).await.napi()?;
         Ok(NativeSession::new(Arc::new(session)))
     }
 
     #[napi]
-    pub async fn resume_session(&self, session_id: String) -> napi::Result<NativeSession> {
+    pub async fn resume_session(&self, session_id: serde_json::Value) -> napi::Result<NativeSession> {
+        let session_id = input::session_id(&session_id).napi()?;
         let session = self.inner.resume_session(&session_id).await.napi()?;
         Ok(NativeSession::new(Arc::new(session)))
     }
 
+    /// `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them.
     #[napi]
-    pub async fn prune(&self, options: Option<PruneInput>) -> PruneResult {
-        let defaults = PruneOptions::default();
-        let options = options.map_or(defaults, |o| PruneOptions {
-            keep_newest: o.keep_newest.map_or(defaults.keep_newest, |n| n as usize),
-            keep_used_within_secs: o.keep_used_within_seconds.map_or(defaults.keep_used_within_secs, |s| s.max(0.0) as u64),
-        });
+    pub async fn prune(
+        &self,
+        keep_newest: Option<serde_json::Value>,
+        keep_used_within_ms: Option<serde_json::Value>,
+    ) -> napi::Result<PruneResult> {
+        let options = PruneOptions::parse(keep_newest.as_ref(), keep_used_within_ms.as_ref()).napi()?;
         let (orphans, report) = self.inner.prune(options).await;
-        PruneResult { removed_orphans: orphans, removed_templates: report.removed, kept_templates: report.kept }
+        Ok(PruneResult { removed_orphans: orphans, removed_templates: report.removed, kept_templates: report.kept })
     }
 }

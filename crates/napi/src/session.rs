@@ -1,7 +1,6 @@
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use ai_sdk_microsandbox_core::Session;
+use ai_sdk_microsandbox_core::{Session, input};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
@@ -48,12 +47,11 @@ impl NativeSession {
         self.inner.description()
     }
 
+    /// Takes any JS values: the core validates them with coded errors.
     #[napi]
-    pub fn port_url(&self, guest_port: u32, protocol: String) -> napi::Result<String> {
-        let port = u16::try_from(guest_port).map_err(|_| {
-            napi::Error::from_reason(format!("[ERR_MICROSANDBOX_INVALID_SETTINGS] port {guest_port} is not in 1..65535"))
-        })?;
-        self.inner.port_url(port, &protocol).napi()
+    pub fn port_url(&self, port: serde_json::Value, protocol: serde_json::Value) -> napi::Result<String> {
+        let port = input::port(&port, "port").napi()?;
+        self.inner.port_url(port, input::protocol(&protocol).napi()?).napi()
     }
 
     /// A plain exec (for `run`): fastest, ends with this process.
@@ -62,9 +60,9 @@ impl NativeSession {
         &self,
         command: String,
         working_directory: Option<String>,
-        env: Option<HashMap<String, String>>,
+        env: Option<serde_json::Value>,
     ) -> napi::Result<NativeProcess> {
-        let env: BTreeMap<String, String> = env.unwrap_or_default().into_iter().collect();
+        let env = input::env(env.as_ref()).napi()?;
         let process = self.inner.exec(&command, working_directory.as_deref(), &env).await.napi()?;
         Ok(NativeProcess::new(process))
     }
@@ -75,9 +73,9 @@ impl NativeSession {
         &self,
         command: String,
         working_directory: Option<String>,
-        env: Option<HashMap<String, String>>,
+        env: Option<serde_json::Value>,
     ) -> napi::Result<NativeProcess> {
-        let env: BTreeMap<String, String> = env.unwrap_or_default().into_iter().collect();
+        let env = input::env(env.as_ref()).napi()?;
         let process = self.inner.spawn(&command, working_directory.as_deref(), &env).await.napi()?;
         Ok(NativeProcess::new(process))
     }
@@ -90,11 +88,6 @@ impl NativeSession {
     #[napi]
     pub async fn open_read(&self, path: String) -> napi::Result<Option<NativeFileReader>> {
         Ok(self.inner.open_read(&path).await.napi()?.map(NativeFileReader::new))
-    }
-
-    #[napi]
-    pub async fn write_file(&self, path: String, data: Buffer) -> napi::Result<()> {
-        self.inner.write_file(&path, &data).await.napi()
     }
 
     #[napi]

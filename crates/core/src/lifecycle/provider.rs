@@ -153,17 +153,9 @@ impl Provider {
         (orphans, snapshots::prune(&self.cache_root, options).await)
     }
 
+    /// An explicit `name` replaces the generic prefix, so `msb ls` shows whose sandboxes these are.
     fn session_name(&self, settings: &CreateSettings, session_id: &str) -> String {
-        let name = naming::session_name(session_id);
-        match &settings.name {
-            // An explicit `name` replaces the generic prefix, so `msb ls` shows whose sandboxes these are.
-            Some(prefix) => {
-                let mut custom = format!("{prefix}-{}", &name["aisdk-".len()..]);
-                custom.truncate(microsandbox::MAX_SANDBOX_NAME_BYTES);
-                custom
-            }
-            None => name,
-        }
+        naming::session_name(settings.name.as_deref(), session_id)
     }
 
     async fn create(&self, settings: &CreateSettings, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
@@ -293,7 +285,7 @@ impl Provider {
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
         let guest = guest::probe(&sandbox, workdir, &settings.env).await?;
         if template.is_none() {
-            run_bootstrap_pre_commands(&sandbox, &guest, &settings.bootstrap_pre_commands).await?;
+            run_bootstrap_pre_commands(&sandbox, &guest, settings).await?;
         }
         SessionRecord { working_directory: guest.working_directory.clone(), ..record }.save(&self.cache_root)?;
         Ok(Session::new(
@@ -449,11 +441,8 @@ async fn cold_create(
             PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
         };
     }
-    if let Some(policy) = &settings.network_policy {
-        let policy = policy.to_microsandbox().map_err(|e| MicrosandboxError::InvalidConfig(e.message))?;
-        builder = builder.network(|n| n.policy(policy));
-    }
-    builder.create().await
+    let policy = network_policy(settings)?;
+    builder.network(|n| n.policy(policy)).create().await
 }
 
 /// Restores a template's full snapshot into a new, always detached, sandbox
@@ -473,16 +462,21 @@ async fn fork(
             PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
         };
     }
-    if let Some(policy) = &settings.network_policy {
-        let policy = policy.to_microsandbox().map_err(|e| MicrosandboxError::InvalidConfig(e.message))?;
-        builder = builder.network_policy(policy);
-    }
-    builder.restore().await
+    builder.network_policy(network_policy(settings)?).restore().await
+}
+
+fn network_policy(settings: &CreateSettings) -> std::result::Result<microsandbox::NetworkPolicy, MicrosandboxError> {
+    settings
+        .network_policy
+        .to_microsandbox(&settings.allow_host_ports)
+        .map_err(|e| MicrosandboxError::InvalidConfig(e.message))
 }
 
 /// Runs `bootstrapPreCommands` in order on a fresh sandbox; the first failure
-/// fails the create, with the command's output.
-async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::GuestInfo, commands: &[String]) -> Result<()> {
+/// fails the create with the end of its stderr. The command is named by its
+/// index only, and env values are masked in the output: either may hold a token.
+async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::GuestInfo, settings: &CreateSettings) -> Result<()> {
+    let commands = &settings.bootstrap_pre_commands;
     for (i, command) in commands.iter().enumerate() {
         let process = crate::process::Process::exec(
             sandbox.clone(),
@@ -492,14 +486,13 @@ async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::Guest
             guest.env.clone(),
         )
         .await?;
-        let (_, stderr) = tokio::join!(process.stdout.read_all(), process.stderr.read_all());
-        let code = process.wait().await;
-        if code != 0 {
-            let stderr = String::from_utf8_lossy(&stderr);
+        let out = process.collect().await;
+        if out.exit_code != 0 {
+            let stderr = crate::redact::env_values(&String::from_utf8_lossy(&out.stderr), &settings.env);
             let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
             return Err(Error::new(
                 ErrorCode::BootFailed,
-                format!("bootstrapPreCommands[{i}] `{command}` exited with {code}: {}", tail.trim()),
+                format!("bootstrapPreCommands[{i}] exited with {}: {}", out.exit_code, tail.trim()),
             ));
         }
     }

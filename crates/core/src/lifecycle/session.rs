@@ -163,6 +163,7 @@ impl Session {
         working_directory: Option<&str>,
         env: &BTreeMap<String, String>,
     ) -> Result<Arc<Process>> {
+        crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
         Process::exec(self.sandbox.clone(), &self.guest.shell, command, cwd, env)
@@ -179,6 +180,7 @@ impl Session {
         working_directory: Option<&str>,
         env: &BTreeMap<String, String>,
     ) -> Result<Arc<Process>> {
+        crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
         Process::spawn_detached(self.sandbox.clone(), &self.guest.shell, command, cwd, env)
@@ -210,11 +212,6 @@ impl Session {
     pub async fn open_read(&self, path: &str) -> Result<Option<FileReader>> {
         self.ensure_running().await?;
         files::open_read(&self.sandbox, &self.resolve(path)?).await
-    }
-
-    pub async fn write_file(&self, path: &str, data: &[u8]) -> Result<()> {
-        self.ensure_running().await?;
-        files::write(&self.sandbox, &self.resolve(path)?, data).await
     }
 
     pub async fn open_write(&self, path: &str) -> Result<FileWriter> {

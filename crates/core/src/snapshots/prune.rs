@@ -4,6 +4,10 @@
 use std::path::Path;
 
 use microsandbox::Snapshot;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::input;
 
 use super::store::{TemplateStore, now};
 
@@ -18,6 +22,22 @@ pub struct PruneOptions {
 impl Default for PruneOptions {
     fn default() -> Self {
         Self { keep_newest: 4, keep_used_within_secs: 7 * 24 * 3600 }
+    }
+}
+
+impl PruneOptions {
+    /// From the caller's `keepNewest` and `keepUsedWithinMs`; a missing one keeps its default.
+    pub fn parse(keep_newest: Option<&Value>, keep_used_within_ms: Option<&Value>) -> Result<Self> {
+        let defaults = Self::default();
+        let keep_newest = match keep_newest.filter(|v| !v.is_null()) {
+            Some(v) => usize::try_from(input::count(v, "keepNewest")?).unwrap_or(usize::MAX),
+            None => defaults.keep_newest,
+        };
+        let keep_used_within_secs = match keep_used_within_ms.filter(|v| !v.is_null()) {
+            Some(v) => (input::non_negative(v, "keepUsedWithinMs")? / 1000.0) as u64,
+            None => defaults.keep_used_within_secs,
+        };
+        Ok(Self { keep_newest, keep_used_within_secs })
     }
 }
 
