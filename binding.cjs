@@ -842,3 +842,4 @@ module.exports.NativeProvider = nativeBinding.NativeProvider
 module.exports.NativeSession = nativeBinding.NativeSession
 module.exports.NativeTemplate = nativeBinding.NativeTemplate
 module.exports.configureRuntime = nativeBinding.configureRuntime
+module.exports.hostReport = nativeBinding.hostReport

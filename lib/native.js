@@ -22,7 +22,7 @@ const RUNTIME_PACKAGES = {
   'darwin-arm64': '@superradcompany/microsandbox-darwin-arm64',
 };
 
-function packagedMsbPath() {
+export function packagedMsbPath() {
   const pkg = RUNTIME_PACKAGES[`${process.platform}-${process.arch}`];
   if (!pkg) return null;
   try {
@@ -34,4 +34,4 @@ function packagedMsbPath() {
 
 binding.configureRuntime(packagedMsbPath());
 
-export const { NativeProvider } = binding;
+export const { NativeProvider, hostReport } = binding;

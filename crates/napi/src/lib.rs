@@ -3,6 +3,7 @@
 
 mod error;
 mod files;
+mod inventory;
 mod process;
 mod provider;
 mod session;
