@@ -8,8 +8,9 @@
 #   PACK_TEST_ADDON=<path to .node>   pack this addon instead of the one `napi build --platform` left
 #                                     in the repo root (e.g. a release build)
 #   PACK_TEST_KEEP=1                  keep the temp dir (printed) for a look around
-#   PACK_TEST_SESSION=1               also run one real microVM session from the installed copy
-#                                     (needs usable KVM: run it via scripts/vmhost/run-in-vm.sh)
+#   PACK_TEST_SESSION=1               also run one real microVM session from the installed copy, in
+#                                     the QEMU test VM where KVM cannot boot microVMs; needs
+#                                     AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE (scripts/images/build.sh busybox)
 #
 # The published root manifest lists the platform packages as optionalDependencies; `napi
 # prepublish` adds them on release, `platform-packages.mjs stamp` does the same here. Only the
@@ -113,6 +114,17 @@ EOF
   node import.mjs
 }
 
+doctor_installed() {
+  cd "$work/project" || return 1
+  # Exit status 1 only means microVMs cannot boot on this host; 2 would be a usage error.
+  npx --no-install ai-sdk-microsandbox doctor --json >doctor.json
+  [ $? -le 1 ] || return 1
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync("doctor.json", "utf8"));
+    if (!r.addon.ok || !r.runtime.ok || r.runtime.source !== "npm package") throw new Error(JSON.stringify(r, null, 2));
+    console.log("addon", r.addon.path, "| msb", r.runtime.version, "| microVMs", r.ok ? "can boot" : "cannot boot here");'
+}
+
 typecheck() {
   cd "$work/project" || return 1
   cat >agent.ts <<'EOF'
@@ -179,7 +191,12 @@ try {
   await session.destroy();
 }
 EOF
-  node session.mjs
+  # Directly where KVM boots microVMs, else in the QEMU test VM (which sees this dir and env).
+  if "$repo/scripts/vmhost/kvm-probe.sh"; then
+    node session.mjs
+  else
+    "$repo/scripts/vmhost/run-in-vm.sh" -- node session.mjs
+  fi
 }
 
 echo "== pack test (ai-sdk-microsandbox@$version, $platform, @ai-sdk/harness@$harness_version, ai@$ai_version)"
@@ -188,6 +205,7 @@ step "pack the root package (optionalDependencies as napi prepublish writes them
 step "pack the $platform package with the built addon" pack_platform
 step "install both tarballs with @ai-sdk/harness, ai and typescript from the registry" install_packed
 step "import the installed package" import_installed
+step "npx ai-sdk-microsandbox doctor from the installed copy" doctor_installed
 step "tsc --strict: createMicrosandbox() in new HarnessAgent({ harness, sandbox }), and our index.d.ts" typecheck
 if [ "${PACK_TEST_SESSION:-0}" = 1 ]; then
   step "one microVM session from the installed copy" session
