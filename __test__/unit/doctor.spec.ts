@@ -8,8 +8,11 @@ const root = join(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const bin = join(root, pkg.bin['ai-sdk-microsandbox']);
 
+// Run as `npx` runs it, with node, also under `bun test`.
+const nodeBin = process.versions.bun ? 'node' : process.execPath;
+
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(nodeBin, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

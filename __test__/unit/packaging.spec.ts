@@ -42,6 +42,9 @@ describe('platform packages', () => {
 });
 
 // A copy of the package without any .node file, importing its entry in a child process.
+// Node flags: under `bun test`, the child is still node.
+const nodeBin = process.versions.bun ? 'node' : process.execPath;
+
 function importWithoutAddon(nodeArgs: string[] = []) {
   const copy = join(scratch, 'no-addon');
   for (const entry of ['package.json', 'index.js', 'binding.cjs', 'lib']) {
@@ -55,7 +58,7 @@ function importWithoutAddon(nodeArgs: string[] = []) {
   )`;
   const env = { ...process.env };
   delete env.NAPI_RS_NATIVE_LIBRARY_PATH;
-  const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { env, encoding: 'utf8' });
+  const out = execFileSync(nodeBin, [...nodeArgs, '--input-type=module', '-e', script], { env, encoding: 'utf8' });
   return JSON.parse(out);
 }
 
