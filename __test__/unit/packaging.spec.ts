@@ -35,6 +35,23 @@ describe('platform packages', () => {
     );
   });
 
+  it('`napi prepublish` (the release) writes the same optionalDependencies as the packaging test', () => {
+    const copy = join(scratch, 'prepublish');
+    for (const entry of rootPkg.files.concat('package.json', 'README.md', 'LICENSE', 'npm')) {
+      cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    }
+    // It checks that every platform package holds its addon; any bytes do for the manifest.
+    for (const { platform } of platformPackages()) {
+      writeFileSync(join(copy, 'npm', platform, `${rootPkg.napi.binaryName}.${platform}.node`), '');
+    }
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'napi'), ['prepublish', '-t', 'npm', '--no-gh-release', '--skip-optional-publish'], {
+      cwd: copy,
+      stdio: 'pipe',
+    });
+    const published = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
+    expect(published.optionalDependencies).toEqual(releaseOptionalDependencies());
+  });
+
   it("the loader's platform table covers exactly napi.targets, named as napi names them", () => {
     const expected = Object.fromEntries(rootPkg.napi.targets.map((t: string) => [t, parseTriple(t).platformArchABI]));
     expect(TARGET_PLATFORMS).toEqual(expected);
