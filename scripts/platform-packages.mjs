@@ -85,6 +85,10 @@ export function drift(root = ROOT) {
       }
     }
   }
+  // The generated loader compares the platform package's version with the one it was built for.
+  if (!readFileSync(join(root, 'binding.cjs'), 'utf8').includes(`bindingPackageVersion !== '${pkg.version}'`)) {
+    problems.push(`binding.cjs was generated for another version than ${pkg.version}: rebuild (bash scripts/setup.sh)`);
+  }
   return problems;
 }
 

@@ -20,11 +20,14 @@ describe('platform packages', () => {
 
   it('a version bump without `npm version` (which syncs npm/*) is reported as drift', () => {
     const copy = join(scratch, 'drift');
-    for (const entry of ['package.json', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'npm']) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    for (const entry of ['package.json', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'npm', 'binding.cjs']) {
+      cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    }
     writeFileSync(join(copy, 'package.json'), JSON.stringify({ ...rootPkg, version: '9.9.9' }));
     const problems = drift(copy);
-    expect(problems).toHaveLength(rootPkg.napi.targets.length);
+    expect(problems).toHaveLength(rootPkg.napi.targets.length + 1);
     expect(problems[0]).toMatch(/version is "0\.1\.0", expected "9\.9\.9"/);
+    expect(problems.at(-1)).toMatch(/binding\.cjs was generated for another version than 9\.9\.9/);
   });
 
   it('the published root depends on every platform package at its own version, and keeps the runtime', () => {
