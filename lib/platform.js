@@ -17,8 +17,11 @@ export const TARGET_PLATFORMS = {
 };
 
 function isMusl() {
-  // glibc reports its version in the process report header; musl does not.
-  return !process.report?.getReport()?.header?.glibcVersionRuntime;
+  // glibc reports its version in the process report header; musl does not. Network details
+  // (which can mean slow lookups) are not needed, as in napi's loader.
+  if (!process.report) return false;
+  process.report.excludeNetwork = true;
+  return !process.report.getReport().header?.glibcVersionRuntime;
 }
 
 /** This host as a platform suffix, e.g. `linux-x64-gnu`, `linux-x64-musl`, `darwin-arm64`, `win32-x64`. */
