@@ -58,6 +58,15 @@ export interface MicrosandboxCreateSettings {
    * unless you list them.
    */
   allowHostPorts?: number[];
+  /**
+   * The runtime stops a microVM that has been idle (no command running, no request) this long. While a
+   * process holds the session it keeps the timer fresh, so this counts from when its last holder went
+   * away (a crashed process, a detached session). Whole seconds, at least 1000. Default: 5 minutes for
+   * sessions without a `sessionId`; none for resumable ones (a stopped resumable session keeps its disk).
+   */
+  idleTimeoutMs?: number;
+  /** The runtime stops a microVM this long after it starts, whatever it is doing. Default: none. */
+  maxDurationMs?: number;
   /** Prefix for sandbox names (shown by `msb ls`). Default `aisdk`. */
   name?: string;
   /** Host name to put in port URLs instead of the bind address (e.g. when the host is reached remotely). */

@@ -1,5 +1,7 @@
 // Sessions named by sessionId: stop/resume, name collisions, concurrency, small images.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
 import { busyboxImage, harnessImage, ourSandboxes } from '../support/env.js';
@@ -32,6 +34,36 @@ describe('a session with a sessionId', () => {
     await expect(createMicrosandbox(settings()).resumeSession({ sessionId })).rejects.toMatchObject({
       code: 'ERR_MICROSANDBOX_SESSION_NOT_FOUND',
     });
+  });
+
+  it('a resume refuses a host port another program took meanwhile, and an aborted resume keeps the session', async () => {
+    const sessionId = `guarded-${randomUUID()}`;
+    const created = await createMicrosandbox(settings()).createSession({ sessionId });
+    const hostPort = Number(new URL(await created.getPortUrl({ port: 4000 })).port);
+    await created.writeTextFile({ path: 'kept.txt', content: 'disk' });
+    await created.stop();
+    const squatter = http.createServer((_, res) => res.end('someone else'));
+    squatter.listen(hostPort, '127.0.0.1');
+    await once(squatter, 'listening');
+    try {
+      await expect(createMicrosandbox(settings()).resumeSession({ sessionId })).rejects.toMatchObject({
+        code: 'ERR_MICROSANDBOX_PORT_UNAVAILABLE',
+        message: expect.stringContaining(String(hostPort)),
+      });
+    } finally {
+      squatter.close();
+      await once(squatter, 'close');
+    }
+    const aborted = createMicrosandbox(settings()).resumeSession({ sessionId, abortSignal: AbortSignal.timeout(50) });
+    // It rejects once the native resume is over; the session must still be there.
+    await expect(aborted).rejects.toThrow();
+    const resumed = await createMicrosandbox(settings()).resumeSession({ sessionId });
+    try {
+      expect(await resumed.readTextFile({ path: 'kept.txt' })).toBe('disk');
+      expect(await resumed.getPortUrl({ port: 4000 })).toBe(`http://127.0.0.1:${hostPort}/`);
+    } finally {
+      await resumed.destroy();
+    }
   });
 
   it('refuses a second create of the same id unless replace is set', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
-import { harnessImage, ourSandboxes } from '../support/env.js';
+import { harnessImage, ourSandboxes, sandboxStatus } from '../support/env.js';
 
 const child = join(import.meta.dirname, '../support/child.mjs');
 const run = promisify(execFile);
@@ -116,6 +116,38 @@ describe('forked sessions', () => {
     } finally {
       await resumed.destroy();
     }
+  });
+});
+
+describe('lifetime', () => {
+  it('a forked session without a sessionId stops within its idle bound once its process is killed', async () => {
+    const identity = `idle-${randomUUID()}`;
+    const count = counter();
+    await run(process.execPath, [child, 'bootstrap', harnessImage(), identity, count], { timeout: 600_000 });
+    const idleMs = 15_000;
+    const hanging = spawn(process.execPath, [child, 'fork-and-hang', harnessImage(), identity, count, String(idleMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    for await (const chunk of hanging.stdout!) {
+      out += chunk;
+      if (out.includes('\n')) break;
+    }
+    const { id } = lastJson(out);
+    expect(lines(count)).toHaveLength(1);
+    expect(sandboxStatus(id)).toBe('running');
+    hanging.kill('SIGKILL');
+    const killedAt = Date.now();
+    // The runtime checks idleness periodically; allow it generous slack under emulation.
+    while (sandboxStatus(id) === 'running' && Date.now() - killedAt < idleMs + 120_000) {
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    const status = sandboxStatus(id);
+    console.log(`forked orphan ${id}: ${status} ${Date.now() - killedAt} ms after its process was killed`);
+    expect(status).not.toBe('running');
+    // The next process of ours removes it for good.
+    await createMicrosandbox({ image: harnessImage() }).prune();
+    expect(sandboxStatus(id)).toBeNull();
   });
 });
 

@@ -2,6 +2,9 @@
 //   node child.mjs bootstrap <image> <identity> <counterFile> [hang]
 //     createSession({ identity, onFirstCreate }) where onFirstCreate appends to counterFile
 //     (and with `hang`, never finishes: the parent kills this process mid-bootstrap).
+//   node child.mjs fork-and-hang <image> <identity> <counterFile> <idleTimeoutMs>
+//     creates a session without a sessionId, forked from the identity's template, prints
+//     {"id": ...} and waits forever (the parent kills this process).
 //   node child.mjs detach <image> <sessionId>
 //     creates the session, starts a guest server on port 4000, writes a file, prints
 //     {"url": ...} and exits without stopping anything (a detach).
@@ -9,7 +12,11 @@ import { appendFileSync } from 'node:fs';
 import { createMicrosandbox } from '../../index.js';
 
 const [mode, image, arg, counterFile, hang] = process.argv.slice(2);
-const provider = createMicrosandbox({ image, ports: [{ host: 4000, guest: 4000 }] });
+const provider = createMicrosandbox({
+  image,
+  ports: [{ host: 4000, guest: 4000 }],
+  ...(mode === 'fork-and-hang' ? { idleTimeoutMs: Number(hang) } : {}),
+});
 
 if (mode === 'bootstrap') {
   const session = await provider.createSession({
@@ -26,6 +33,13 @@ if (mode === 'bootstrap') {
   const marker = await session.readTextFile({ path: '/opt/bootstrapped-by' });
   console.log(JSON.stringify({ id: session.id, marker }));
   await session.destroy();
+} else if (mode === 'fork-and-hang') {
+  const session = await provider.createSession({
+    identity: arg,
+    onFirstCreate: async () => appendFileSync(counterFile, `${process.pid}\n`),
+  });
+  console.log(JSON.stringify({ id: session.id }));
+  await new Promise(() => {});
 } else if (mode === 'detach') {
   // Steps go to stderr, so a parent that times out this process can tell where it was.
   const started = Date.now();

@@ -40,6 +40,10 @@ pub struct CreateSettings {
     pub network_policy: NetworkPolicySetting,
     /// Host TCP ports the guest may reach at `host.microsandbox.internal`.
     pub allow_host_ports: Vec<u16>,
+    /// The runtime stops a sandbox idle this long (see `lifecycle::Lifetime`).
+    pub idle_timeout_secs: Option<u64>,
+    /// The runtime stops a sandbox this long after it starts.
+    pub max_duration_secs: Option<u64>,
     pub name: Option<String>,
     pub public_hostname: Option<String>,
     pub replace: bool,
@@ -71,6 +75,8 @@ const CREATE_KEYS: &[&str] = &[
     "env",
     "networkPolicy",
     "allowHostPorts",
+    "idleTimeoutMs",
+    "maxDurationMs",
     "name",
     "publicHostname",
     "replace",
@@ -140,6 +146,8 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         Some(v) => NetworkPolicySetting::parse(v)?,
     };
     let allow_host_ports = crate::policy::parse_host_ports(obj.get("allowHostPorts"))?;
+    let idle_timeout_secs = opt_whole_seconds(obj, "idleTimeoutMs")?;
+    let max_duration_secs = opt_whole_seconds(obj, "maxDurationMs")?;
     let name = opt_string(obj, "name")?;
     if let Some(name) = &name {
         microsandbox::validate_sandbox_name(name)
@@ -179,6 +187,8 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         env,
         network_policy,
         allow_host_ports,
+        idle_timeout_secs,
+        max_duration_secs,
         name,
         public_hostname,
         replace,
@@ -276,6 +286,18 @@ fn parse_hostname(obj: &Map<String, Value>) -> Result<Option<String>> {
         }
     }
     Ok(host)
+}
+
+/// A duration given in milliseconds, at least one second, kept in whole seconds
+/// (the runtime's unit), rounded up.
+fn opt_whole_seconds(obj: &Map<String, Value>, key: &str) -> Result<Option<u64>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let ms = int_in(v, key, 1000, i64::from(u32::MAX) * 1000, "a whole number of milliseconds >= 1000")?;
+            Ok(Some((ms as u64).div_ceil(1000)))
+        }
+    }
 }
 
 fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {

@@ -1,6 +1,7 @@
 //! MicroVM lifecycle: the provider creates or resumes sessions; a session owns
 //! (or borrows) one sandbox and runs commands and file operations in it.
 
+mod lifetime;
 mod orphans;
 mod provider;
 mod record;

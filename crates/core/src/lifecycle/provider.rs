@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
 
+use super::lifetime::Lifetime;
 use super::record::SessionRecord;
 use super::session::{Ownership, Session, remove_sandbox};
 use crate::error::{Error, ErrorCode, Result};
@@ -70,7 +71,9 @@ impl Provider {
         let name = template_sandbox_name(&key);
         // Left over from a bootstrap that was interrupted: we hold the lock, nobody else uses it.
         remove_sandbox(&name).await?;
-        let session = match self.boot(settings, &source, &name, Ownership::Ephemeral, &[], None).await {
+        // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
+        let target = Target { name: &name, ownership: Ownership::Ephemeral, lifetime: Lifetime::default() };
+        let session = match self.boot(settings, &source, &target, &[], None).await {
             Ok(session) => session,
             Err(err) => {
                 let _ = remove_sandbox(&name).await;
@@ -129,6 +132,19 @@ impl Provider {
             Err(MicrosandboxError::SandboxNotFound(_)) => return Err(not_found()),
             Err(e) => return Err(e.into()),
         };
+        // A stopped session's host ports were free while it ran; if another program took one
+        // since, the runtime would only log it and the URL would reach that program instead.
+        let running = matches!(handle.status_snapshot(), microsandbox::sandbox::SandboxStatus::Running);
+        if !running && let Some(port) = record.ports.iter().find(|p| p.protocol == PortProtocol::Tcp && crate::ports::published(p)) {
+            return Err(Error::new(
+                ErrorCode::PortUnavailable,
+                format!(
+                    "host port {} of session '{session_id}' (guest port {}) is now taken by another program; \
+                     free it, then resume again",
+                    port.host, port.guest
+                ),
+            ));
+        }
         let sandbox = match handle.connect_or_start_detached().await {
             Ok(sandbox) => sandbox,
             Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(&name, err).await),
@@ -143,7 +159,8 @@ impl Provider {
             Ownership::Resumable,
             false,
             self.cache_root.clone(),
-        ))
+        )
+        .with_keepalive(Lifetime::of(settings, Ownership::Resumable)))
     }
 
     /// Removes orphaned sandboxes (sessions without an id whose process is
@@ -180,7 +197,8 @@ impl Provider {
         let live = live_sandbox_names().await?;
         let ports = PortLeases::new(&self.cache_root)
             .acquire(&name, &settings.ports, &|owner| live.contains(owner) || Creating::contains(owner))?;
-        match self.boot(settings, &source, &name, ownership, &ports, template.as_ref()).await {
+        let target = Target { name: &name, ownership, lifetime: Lifetime::of(settings, ownership) };
+        match self.boot(settings, &source, &target, &ports, template.as_ref()).await {
             Ok(session) => {
                 if let Some(template) = &template {
                     TemplateStore::new(&self.cache_root).touch(&template.key);
@@ -231,11 +249,11 @@ impl Provider {
         &self,
         settings: &CreateSettings,
         source: &ImageSource,
-        name: &str,
-        ownership: Ownership,
+        target: &Target<'_>,
         ports: &[LeasedPort],
         template: Option<&TemplateRecord>,
     ) -> Result<Session> {
+        let (name, ownership) = (target.name, target.ownership);
         let record = SessionRecord {
             name: name.to_owned(),
             working_directory: String::new(),
@@ -247,8 +265,8 @@ impl Provider {
         record.save(&self.cache_root)?;
         let attempt = || async {
             match template {
-                Some(template) => fork(settings, name, ports, template).await,
-                None => cold_create(settings, source, name, ownership, ports).await,
+                Some(template) => fork(settings, target, ports, template).await,
+                None => cold_create(settings, source, target, ports).await,
             }
         };
         let created = match attempt().await {
@@ -296,7 +314,8 @@ impl Provider {
             ownership,
             template.is_some(),
             self.cache_root.clone(),
-        ))
+        )
+        .with_keepalive(target.lifetime))
     }
 
     /// Wrap mode: attach to the caller's running sandbox. Never creates,
@@ -399,6 +418,13 @@ impl TemplateBootstrap {
     }
 }
 
+/// What a boot creates: its sandbox name, who owns it, how long it may live.
+struct Target<'a> {
+    name: &'a str,
+    ownership: Ownership,
+    lifetime: Lifetime,
+}
+
 /// The microVM exited, or did not answer within the SDK's startup deadline.
 fn agent_never_came_up(err: &MicrosandboxError) -> bool {
     match err {
@@ -419,16 +445,22 @@ async fn image_digest(image_ref: &str) -> Option<String> {
 async fn cold_create(
     settings: &CreateSettings,
     source: &ImageSource,
-    name: &str,
-    ownership: Ownership,
+    target: &Target<'_>,
     ports: &[LeasedPort],
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
+    let (name, ownership) = (target.name, target.ownership);
     let mut builder = source
         .apply(Sandbox::builder(name))
         .label(OWNER_LABEL, "1")
         .envs(settings.env.clone())
         // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
         .detached(ownership == Ownership::Resumable);
+    if let Some(secs) = target.lifetime.idle_timeout_secs {
+        builder = builder.idle_timeout(secs);
+    }
+    if let Some(secs) = target.lifetime.max_duration_secs {
+        builder = builder.max_duration(secs);
+    }
     if let Some(cpus) = settings.cpus {
         builder = builder.cpus(cpus);
     }
@@ -451,11 +483,17 @@ async fn cold_create(
 /// commands get them per exec.
 async fn fork(
     settings: &CreateSettings,
-    name: &str,
+    target: &Target<'_>,
     ports: &[LeasedPort],
     template: &TemplateRecord,
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
-    let mut builder = Sandbox::restore(template.snapshot.clone()).name(name).forked();
+    let mut builder = Sandbox::restore(template.snapshot.clone()).name(target.name).forked();
+    if let Some(secs) = target.lifetime.idle_timeout_secs {
+        builder = builder.idle_timeout(secs);
+    }
+    if let Some(secs) = target.lifetime.max_duration_secs {
+        builder = builder.max_duration(secs);
+    }
     for port in ports {
         builder = match port.protocol {
             PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),

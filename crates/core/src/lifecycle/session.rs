@@ -47,6 +47,7 @@ pub struct Session {
     forked_from_template: bool,
     cache_root: PathBuf,
     state: Mutex<State>,
+    keepalive: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Session {
@@ -70,6 +71,7 @@ impl Session {
             forked_from_template,
             cache_root,
             state: Mutex::new(State::Running),
+            keepalive: None,
         }
     }
 
@@ -80,6 +82,14 @@ impl Session {
 
     pub fn default_working_directory(&self) -> &str {
         &self.guest.working_directory
+    }
+
+    /// Keeps the sandbox's idle timer fresh while this session is held.
+    pub(crate) fn with_keepalive(mut self, lifetime: super::lifetime::Lifetime) -> Self {
+        if let Some(interval) = lifetime.keepalive_interval() {
+            self.keepalive = Some(super::lifetime::keep_alive(Arc::downgrade(&self.sandbox), interval));
+        }
+        self
     }
 
     pub(crate) fn with_lease_owner(mut self, owner: String) -> Self {
@@ -227,6 +237,7 @@ impl Session {
         if *state != State::Running {
             return Ok(());
         }
+        self.stop_keepalive();
         match self.ownership {
             Ownership::Borrowed => PortLeases::new(&self.cache_root).release(&self.lease_owner, &self.ports)?,
             Ownership::Resumable => stop_sandbox(&self.sandbox).await?,
@@ -243,12 +254,19 @@ impl Session {
         if *state == State::Destroyed {
             return Ok(());
         }
+        self.stop_keepalive();
         match self.ownership {
             Ownership::Borrowed => PortLeases::new(&self.cache_root).release(&self.lease_owner, &self.ports)?,
             Ownership::Resumable | Ownership::Ephemeral => self.remove_everything().await?,
         }
         *state = State::Destroyed;
         Ok(())
+    }
+
+    fn stop_keepalive(&self) {
+        if let Some(task) = &self.keepalive {
+            task.abort();
+        }
     }
 
     async fn remove_everything(&self) -> Result<()> {
@@ -266,6 +284,12 @@ impl Session {
 }
 
 /// Graceful stop with a deadline, then a kill: a wedged guest must not hang `stop()`.
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop_keepalive();
+    }
+}
+
 pub(crate) async fn stop_sandbox(sandbox: &Sandbox) -> Result<()> {
     match sandbox.stop_with_timeout(STOP_TIMEOUT).await {
         Ok(()) => Ok(()),
