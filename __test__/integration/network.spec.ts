@@ -1,0 +1,137 @@
+// The egress matrix in real microVMs: each network mode against a package registry (the positive
+// control), a service on the test host's loopback, one on the test host's own non-loopback address,
+// another session's published port, and DNS. Traffic goes only to this test host and to a package
+// registry; rules for metadata and other private addresses are checked on the rule list in
+// crates/core/src/policy.rs, never with real connections.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMicrosandbox } from '../../index.js';
+import type { MicrosandboxSession, MicrosandboxSettings } from '../../index.js';
+import { harnessImage } from '../support/env.js';
+
+type Probe = { ok: boolean; status?: number; body?: string; error?: string; address?: string };
+type Matrix = Record<'registry' | 'otherName' | 'hostLoopback' | 'hostAddress' | 'otherSession', Probe>;
+
+const probeScript = readFileSync(fileURLToPath(new URL('../support/net-probe.mjs', import.meta.url)), 'utf8');
+const servers: http.Server[] = [];
+let targets: Record<keyof Matrix, { http?: string; dns?: string }>;
+let published: MicrosandboxSession;
+let loopbackPort: number;
+
+async function serve(host: string, token: string): Promise<number> {
+  const server = http.createServer((_, res) => res.end(token));
+  server.listen(0, host);
+  await once(server, 'listening');
+  servers.push(server);
+  return (server.address() as AddressInfo).port;
+}
+
+/** The test host's own first non-loopback IPv4 address (the test VM's NIC under emulation). */
+function ownAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    const found = list?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  throw new Error('this test host has no non-loopback IPv4 address');
+}
+
+async function probe(session: MicrosandboxSession, only?: Array<keyof Matrix>): Promise<Matrix> {
+  await session.writeTextFile({ path: '/tmp/net-probe.mjs', content: probeScript });
+  const chosen = only ? Object.fromEntries(only.map((k) => [k, targets[k]])) : targets;
+  const { exitCode, stdout, stderr } = await session.run({
+    command: 'node /tmp/net-probe.mjs "$TARGETS"',
+    env: { TARGETS: JSON.stringify(chosen) },
+  });
+  expect(exitCode, stderr).toBe(0);
+  const matrix = JSON.parse(stdout) as Matrix;
+  console.log(JSON.stringify(matrix));
+  return matrix;
+}
+
+async function withSession<T>(settings: Partial<MicrosandboxSettings>, fn: (s: MicrosandboxSession) => Promise<T>) {
+  const session = await createMicrosandbox({ image: harnessImage(), memory: 1024, ...settings } as MicrosandboxSettings).createSession();
+  try {
+    return await fn(session);
+  } finally {
+    await session.destroy();
+  }
+}
+
+beforeAll(async () => {
+  loopbackPort = await serve('127.0.0.1', 'host-loopback-service');
+  const address = ownAddress();
+  const addressPort = await serve(address, 'host-address-service');
+  // deny-all, with a published port: ingress must still answer from the host.
+  published = await createMicrosandbox({
+    image: harnessImage(),
+    memory: 1024,
+    networkPolicy: { mode: 'deny-all' },
+    ports: [{ host: 4310, guest: 4310 }],
+  }).createSession();
+  await published.spawn({ command: `node -e "require('http').createServer((q, s) => s.end('published-guest-port')).listen(4310)"` });
+  const publishedUrl = new URL(await published.getPortUrl({ port: 4310 }));
+  targets = {
+    registry: { http: 'https://registry.npmjs.org/-/ping' },
+    otherName: { dns: 'pypi.org' },
+    hostLoopback: { http: `http://host.microsandbox.internal:${loopbackPort}/` },
+    hostAddress: { http: `http://${address}:${addressPort}/` },
+    otherSession: { http: `http://host.microsandbox.internal:${publishedUrl.port}/` },
+  };
+});
+
+afterAll(async () => {
+  await published?.destroy();
+  for (const server of servers) server.close();
+});
+
+describe('guest egress by network mode', () => {
+  it('deny-all: no egress and no DNS, while its published port still answers from the host', async () => {
+    let body = '';
+    for (let i = 0; i < 60 && body !== 'published-guest-port'; i++) {
+      body = await fetch(await published.getPortUrl({ port: 4310 }), { signal: AbortSignal.timeout(5000) })
+        .then((r) => r.text())
+        .catch(() => '');
+      if (body !== 'published-guest-port') await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(body).toBe('published-guest-port');
+    const m = await probe(published, ['registry', 'otherName', 'hostLoopback', 'hostAddress']);
+    expect(m.registry.ok).toBe(false);
+    expect(m.otherName.ok).toBe(false);
+    expect(m.hostLoopback.ok).toBe(false);
+    expect(m.hostAddress.ok).toBe(false);
+  });
+
+  it('allow-all (and no policy): the public internet by name, nothing of the host or another session', async () => {
+    const m = await withSession({ networkPolicy: { mode: 'allow-all' } }, (s) => probe(s));
+    expect(m.registry).toMatchObject({ ok: true, status: 200 });
+    expect(m.otherName.ok).toBe(true);
+    expect(m.hostLoopback.ok).toBe(false);
+    expect(m.hostAddress.ok).toBe(false);
+    expect(m.otherSession.ok).toBe(false);
+  });
+
+  it('custom: only the allowed host resolves and is reached; the host stays closed', async () => {
+    const m = await withSession(
+      { networkPolicy: { mode: 'custom', allowedHosts: ['registry.npmjs.org'], allowedCIDRs: ['0.0.0.0/0'] } },
+      (s) => probe(s),
+    );
+    expect(m.registry).toMatchObject({ ok: true, status: 200 });
+    expect(m.otherName.ok).toBe(false);
+    expect(m.hostLoopback.ok).toBe(false);
+    expect(m.hostAddress.ok).toBe(false);
+    expect(m.otherSession.ok).toBe(false);
+  });
+
+  it('allowHostPorts opens exactly the named host port, not other sessions\' published ports', async () => {
+    const m = await withSession({ allowHostPorts: [loopbackPort] }, (s) => probe(s));
+    expect(m.hostLoopback).toMatchObject({ ok: true, body: 'host-loopback-service' });
+    expect(m.otherSession.ok).toBe(false);
+    expect(m.hostAddress.ok).toBe(false);
+    expect(m.registry.ok).toBe(true);
+  });
+});
