@@ -138,6 +138,8 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_FS'
   | 'ERR_MICROSANDBOX_EXEC_FAILED'
   | 'ERR_MICROSANDBOX_BOOT_FAILED'
+  /** This package's state directory cannot be written (read-only, full, or owned by another user). */
+  | 'ERR_MICROSANDBOX_CACHE_UNAVAILABLE'
   | 'ERR_MICROSANDBOX_INTERNAL'
   /** Thrown by `import` when this OS/CPU/libc has no build of the native addon. */
   | 'ERR_MICROSANDBOX_UNSUPPORTED_PLATFORM'

@@ -34,6 +34,8 @@ pub enum ErrorCode {
     ExecFailed,
     /// The microVM failed to boot.
     BootFailed,
+    /// This package's state directory cannot be written (read-only, full, owned by another user).
+    CacheUnavailable,
     /// Anything else: a bug or an unexpected runtime failure.
     Internal,
 }
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::FileSystem => "ERR_MICROSANDBOX_FS",
             Self::ExecFailed => "ERR_MICROSANDBOX_EXEC_FAILED",
             Self::BootFailed => "ERR_MICROSANDBOX_BOOT_FAILED",
+            Self::CacheUnavailable => "ERR_MICROSANDBOX_CACHE_UNAVAILABLE",
             Self::Internal => "ERR_MICROSANDBOX_INTERNAL",
         }
     }

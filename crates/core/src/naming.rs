@@ -42,6 +42,12 @@ pub fn anonymous_name() -> String {
     format!("{PREFIX}-anon-{}", &blake3::hash(nonce.as_bytes()).to_hex()[..16])
 }
 
+/// Whether `name` is one [`anonymous_name`] makes.
+pub fn is_anonymous(name: &str) -> bool {
+    name.strip_prefix(&format!("{PREFIX}-anon-"))
+        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,7 +74,11 @@ mod tests {
     }
 
     #[test]
-    fn anonymous_names_are_unique() {
+    fn anonymous_names_are_unique_and_recognised() {
         assert_ne!(anonymous_name(), anonymous_name());
+        assert!(is_anonymous(&anonymous_name()));
+        for other in ["aisdk-anon-", "aisdk-chat-0123456789abcdef", "aisdk-anon-0123456789abcdeg", "my-db"] {
+            assert!(!is_anonymous(other), "{other}");
+        }
     }
 }

@@ -25,7 +25,8 @@ fn creator_gone(creator: &str) -> bool {
 pub async fn reap(cache_root: &Path) -> Vec<String> {
     let mut reaped = Vec::new();
     for record in SessionRecord::all(cache_root) {
-        if record.creator.as_deref().is_some_and(creator_gone) {
+        // Only sessions without a sessionId are ever orphans, and their names are ours alone.
+        if crate::naming::is_anonymous(&record.name) && record.creator.as_deref().is_some_and(creator_gone) {
             tracing::info!(sandbox = record.name, "removing an orphaned sandbox whose creator is gone");
             if super::session::remove_sandbox(&record.name).await.is_ok() {
                 let _ = PortLeases::new(cache_root).release(&record.name, &record.ports);

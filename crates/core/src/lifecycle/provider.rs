@@ -63,8 +63,11 @@ impl Provider {
         let source = image::resolve(&settings.image).await?;
         let ImageSource::Reference(image_ref) = &source else { return Ok(None) };
         let key = snapshots::template_key(identity, settings, image_ref);
-        let store = TemplateStore::new(&self.cache_root);
-        let lock = store.lock(&key).await?;
+        // Checked before locking too: the lock waits for forks of the template in flight.
+        if self.usable_template(&key, image_ref).await.is_some() {
+            return Ok(None);
+        }
+        let lock = TemplateStore::new(&self.cache_root).lock(&key).await?;
         if self.usable_template(&key, image_ref).await.is_some() {
             return Ok(None);
         }
@@ -179,12 +182,14 @@ impl Provider {
         runtime::preflight().await?;
         super::orphans::reap_once(&self.cache_root).await;
         let source = image::resolve(&settings.image).await?;
-        let template = match (identity, &source) {
+        // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
+        let (template, _template_hold) = match (identity, &source) {
             (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
                 let key = snapshots::template_key(identity, settings, image_ref);
-                self.usable_template(&key, image_ref).await
+                let hold = TemplateStore::new(&self.cache_root).lock_shared(&key).await?;
+                (self.usable_template(&key, image_ref).await, Some(hold))
             }
-            _ => None,
+            _ => (None, None),
         };
         let (name, ownership) = match session_id {
             Some(id) => (self.session_name(settings, id), Ownership::Resumable),
@@ -386,10 +391,9 @@ impl TemplateBootstrap {
     pub async fn publish(self) -> Result<()> {
         let name = self.session.id().to_owned();
         let working_directory = self.session.default_working_directory().to_owned();
-        let snapshot_name = format!("t-{}", &self.key[..24]);
         // A snapshot of an earlier, unpublished attempt would block the name.
-        let _ = Snapshot::remove(&format!("{}:{snapshot_name}", snapshots::SNAPSHOT_GROUP), true).await;
-        Snapshot::builder(snapshot_name.clone())
+        let _ = Snapshot::remove(&snapshots::snapshot_name(&self.key), true).await;
+        Snapshot::builder(snapshots::snapshot_local_name(&self.key))
             .from_sandbox(&name)
             .group(snapshots::SNAPSHOT_GROUP)
             .full()
@@ -399,7 +403,7 @@ impl TemplateBootstrap {
         let store = TemplateStore::new(&self.cache_root);
         store.publish(&TemplateRecord {
             key: self.key.clone(),
-            snapshot: format!("{}:{snapshot_name}", snapshots::SNAPSHOT_GROUP),
+            snapshot: snapshots::snapshot_name(&self.key),
             image: self.image.clone(),
             image_digest: self.image_digest.clone(),
             working_directory,

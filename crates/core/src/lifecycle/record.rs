@@ -29,17 +29,20 @@ impl SessionRecord {
         Ok(())
     }
 
+    /// The record saved under `name`; one that names another sandbox is not ours and is ignored.
     pub fn load(cache_root: &Path, name: &str) -> Option<Self> {
         let bytes = std::fs::read(path(cache_root, name)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        serde_json::from_slice::<Self>(&bytes).ok().filter(|r| r.name == name)
     }
 
     pub fn all(cache_root: &Path) -> Vec<Self> {
-        let Ok(entries) = std::fs::read_dir(cache_root.join("sessions")) else { return Vec::new() };
+        let dir = cache_root.join("sessions");
+        crate::cache::remove_stale_temps(&dir);
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
         entries
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
+            .filter_map(|name| Self::load(cache_root, &name))
             .collect()
     }
 

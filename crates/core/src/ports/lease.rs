@@ -6,7 +6,7 @@
 //! resume), and are released on destroy. A lease is stale, and reclaimed, when
 //! its sandbox does not exist and no live process is still creating it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::net::{IpAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 
@@ -136,8 +136,7 @@ impl PortLeases {
     }
 
     fn lock(&self) -> Result<File> {
-        std::fs::create_dir_all(&self.dir)?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(self.dir.join(".lock"))?;
+        let file = crate::cache::lock_file(&self.dir.join(".lock"))?;
         file.lock()?;
         Ok(file)
     }

@@ -60,8 +60,11 @@ pub async fn prune(cache_root: &Path, options: PruneOptions) -> PruneReport {
             report.kept.push(record.key);
             continue;
         }
-        // Hold the key's lock so no fork of it starts while it goes away.
-        let Ok(_lock) = store.lock(&record.key).await else { continue };
+        // Only a template nobody holds goes: a fork in progress or a bootstrap keeps it.
+        let Ok(Some(_lock)) = store.try_lock(&record.key) else {
+            report.kept.push(record.key);
+            continue;
+        };
         store.remove(&record.key);
         let _ = Snapshot::remove(&record.snapshot, true).await;
         report.removed.push(record.key);

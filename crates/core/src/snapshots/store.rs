@@ -2,11 +2,16 @@
 //! after its snapshot exists, and a per-key lock file so that one process
 //! bootstraps while the others wait and then fork.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+
+/// How long a create waits for another process to finish bootstrapping a
+/// template (its `onFirstCreate` may install a whole agent) before giving up.
+pub const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(30 * 60);
+const LOCK_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TemplateRecord {
@@ -30,9 +35,21 @@ pub struct TemplateStore {
     dir: PathBuf,
 }
 
-/// Held while a template is bootstrapped; dropping it (or the process dying) releases it.
+/// Held exclusively while a template is bootstrapped or removed, and shared
+/// while sessions fork from it; dropping it (or the process dying) releases it.
 pub struct TemplateLock {
     _file: File,
+}
+
+/// The snapshot name a template record must point at: anything else in a
+/// record is not ours and is never restored or removed.
+pub fn snapshot_name(key: &str) -> String {
+    format!("{}:{}", super::SNAPSHOT_GROUP, snapshot_local_name(key))
+}
+
+/// The snapshot's name within its group.
+pub fn snapshot_local_name(key: &str) -> String {
+    format!("t-{}", &key[..key.len().min(24)])
 }
 
 impl TemplateStore {
@@ -44,23 +61,59 @@ impl TemplateStore {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// Waits for the key's lock (another process may be bootstrapping it).
+    /// Waits for the key's exclusive lock (another process may be bootstrapping it).
     pub async fn lock(&self, key: &str) -> Result<TemplateLock> {
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.dir.join(format!("{key}.lock"));
-        tokio::task::spawn_blocking(move || -> std::io::Result<TemplateLock> {
-            let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-            file.lock()?;
-            Ok(TemplateLock { _file: file })
-        })
-        .await
-        .map_err(|e| Error::internal(format!("template lock task failed: {e}")))?
-        .map_err(Into::into)
+        self.wait_for(key, false).await
+    }
+
+    /// Waits for a shared hold on the key: forks take one so that the
+    /// template is not removed under them.
+    pub async fn lock_shared(&self, key: &str) -> Result<TemplateLock> {
+        self.wait_for(key, true).await
+    }
+
+    /// The exclusive lock if nobody holds the key now.
+    pub fn try_lock(&self, key: &str) -> Result<Option<TemplateLock>> {
+        let file = crate::cache::lock_file(&self.lock_path(key))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(TemplateLock { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    async fn wait_for(&self, key: &str, shared: bool) -> Result<TemplateLock> {
+        let file = crate::cache::lock_file(&self.lock_path(key))?;
+        let started = Instant::now();
+        loop {
+            let attempt = if shared { file.try_lock_shared() } else { file.try_lock() };
+            match attempt {
+                Ok(()) => return Ok(TemplateLock { _file: file }),
+                Err(TryLockError::Error(e)) => return Err(e.into()),
+                Err(TryLockError::WouldBlock) if started.elapsed() >= LOCK_WAIT_LIMIT => {
+                    return Err(Error::new(
+                        ErrorCode::BootFailed,
+                        format!(
+                            "waited {} s for another process to finish bootstrapping template {}; if none is \
+                             running, remove {}",
+                            LOCK_WAIT_LIMIT.as_secs(),
+                            &key[..key.len().min(24)],
+                            self.lock_path(key).display()
+                        ),
+                    ));
+                }
+                Err(TryLockError::WouldBlock) => tokio::time::sleep(LOCK_POLL).await,
+            }
+        }
+    }
+
+    fn lock_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.lock"))
     }
 
     pub fn get(&self, key: &str) -> Option<TemplateRecord> {
         let bytes = std::fs::read(self.record_path(key)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        serde_json::from_slice(&bytes).ok().filter(|r| ours(r, key))
     }
 
     pub fn publish(&self, record: &TemplateRecord) -> Result<()> {
@@ -85,8 +138,71 @@ impl TemplateStore {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         entries
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
+            .filter_map(|key| self.get(&key))
             .collect()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// A record is ours when it sits under its own key and names the snapshot we
+/// would have made for it: a hand-edited or foreign record is ignored.
+fn ours(record: &TemplateRecord, key: &str) -> bool {
+    record.key == key
+        && key.len() >= 24
+        && key.bytes().all(|b| b.is_ascii_hexdigit())
+        && record.snapshot == snapshot_name(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(name: &str) -> TemplateStore {
+        let root = std::env::temp_dir().join(format!("aisdk-store-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        TemplateStore::new(&root)
+    }
+
+    fn record(key: &str) -> TemplateRecord {
+        TemplateRecord {
+            key: key.to_owned(),
+            snapshot: snapshot_name(key),
+            image: "img".to_owned(),
+            image_digest: None,
+            working_directory: "/w".to_owned(),
+            created_at: 1,
+            last_used_at: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fork_holding_the_template_keeps_pruning_and_bootstrapping_out() {
+        let store = store("locks");
+        let key = "a".repeat(64);
+        let fork = store.lock_shared(&key).await.unwrap();
+        let second_fork = store.lock_shared(&key).await.unwrap();
+        assert!(store.try_lock(&key).unwrap().is_none(), "prune must not remove a template being forked");
+        drop((fork, second_fork));
+        assert!(store.try_lock(&key).unwrap().is_some());
+        std::fs::remove_dir_all(store.dir()).unwrap();
+    }
+
+    #[test]
+    fn records_that_are_not_ours_are_ignored() {
+        let store = store("foreign");
+        let key = "b".repeat(64);
+        store.publish(&record(&key)).unwrap();
+        assert!(store.get(&key).is_some());
+        let foreign = TemplateRecord { snapshot: "someone:else".to_owned(), ..record(&key) };
+        store.publish(&foreign).unwrap();
+        assert!(store.get(&key).is_none() && store.all().is_empty());
+        let misplaced = record(&"c".repeat(64));
+        std::fs::write(store.dir().join(format!("{key}.json")), serde_json::to_vec(&misplaced).unwrap()).unwrap();
+        assert!(store.get(&key).is_none());
+        std::fs::remove_dir_all(store.dir()).unwrap();
     }
 }
