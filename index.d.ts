@@ -67,6 +67,14 @@ export interface MicrosandboxCreateSettings {
   idleTimeoutMs?: number;
   /** The runtime stops a microVM this long after it starts, whatever it is doing. Default: none. */
   maxDurationMs?: number;
+  /**
+   * Credentials that never enter the microVM. The guest's `name` variable holds the placeholder
+   * `$MSB_<name>`; the runtime swaps in the real value (read from this process's environment variable
+   * `hostEnv`, default `name`, whenever a microVM starts; never stored) only in HTTPS requests to
+   * `allowedHosts`. A command whose env carries the real value gets the placeholder instead. HTTPS
+   * from the guest is then intercepted: Node trusts the runtime's CA through `NODE_EXTRA_CA_CERTS`.
+   */
+  secrets?: Array<{ name: string; allowedHosts: string[]; hostEnv?: string }>;
   /** Prefix for sandbox names (shown by `msb ls`). Default `aisdk`. */
   name?: string;
   /** Host name to put in port URLs instead of the bind address (e.g. when the host is reached remotely). */

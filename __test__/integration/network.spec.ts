@@ -3,11 +3,15 @@
 // another session's published port, and DNS. Traffic goes only to this test host and to a package
 // registry; rules for metadata and other private addresses are checked on the rule list in
 // crates/core/src/policy.rs, never with real connections.
+import { execSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
@@ -133,5 +137,62 @@ describe('guest egress by network mode', () => {
     expect(m.otherSession.ok).toBe(false);
     expect(m.hostAddress.ok).toBe(false);
     expect(m.registry.ok).toBe(true);
+  });
+});
+
+describe('secrets', () => {
+  it('the guest sees only a placeholder; the allowed host receives the real value over HTTPS, others never do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aisdk-secrets-'));
+    const sh = (cmd: string) => execSync(cmd, { cwd: dir, stdio: 'pipe' });
+    // A private CA and a certificate for the runtime's host alias: the interception re-originates
+    // TLS to the host and verifies it like any upstream.
+    sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=aisdk-test-ca -days 1');
+    sh('openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=host.microsandbox.internal');
+    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:host.microsandbox.internal\n');
+    sh('openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile ext.cnf');
+    // Test environment only: the runtime's upstream verification reads SSL_CERT_FILE.
+    writeFileSync(join(dir, 'bundle.pem'), readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8') + readFileSync(join(dir, 'ca.pem'), 'utf8'));
+    process.env.SSL_CERT_FILE = join(dir, 'bundle.pem');
+    const real = `sk-test-${randomUUID()}`;
+    process.env.AISDK_TEST_MODEL_KEY = real;
+
+    const seen: string[] = [];
+    const record = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      seen.push(`${req.socket.localPort} ${req.headers['x-api-key']}`);
+      res.end('ok');
+    };
+    const tls = https.createServer({ key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, record);
+    tls.listen(443, '127.0.0.1');
+    await once(tls, 'listening');
+    servers.push(tls as unknown as http.Server);
+    const plain = http.createServer(record);
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    servers.push(plain);
+    const plainPort = (plain.address() as AddressInfo).port;
+
+    await withSession(
+      {
+        allowHostPorts: [443, plainPort],
+        secrets: [{ name: 'MODEL_KEY', hostEnv: 'AISDK_TEST_MODEL_KEY', allowedHosts: ['host.microsandbox.internal'] }],
+      },
+      async (s) => {
+        const call = `node -e "
+          const h = { 'x-api-key': process.env.MODEL_KEY };
+          const go = (u) => fetch(u, { headers: h }).then((r) => r.text(), (e) => 'failed: ' + (e.cause?.code ?? e.message));
+          Promise.all([go('https://host.microsandbox.internal/'), go('http://host.microsandbox.internal:${plainPort}/')]).then((r) => console.log(JSON.stringify(r)));
+        "`;
+        // The adapter's way: the real key in the command's env. It must arrive as the placeholder.
+        const { stdout, stderr } = await s.run({ command: call, env: { MODEL_KEY: real } });
+        console.log(stdout, stderr, seen);
+        const inGuest = await s.run({ command: 'echo "$MODEL_KEY"; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"' });
+        expect(inGuest.stdout.split('\n')[0]).toBe('$MSB_MODEL_KEY');
+        expect(inGuest.stdout).toContain('MODEL_KEY=$MSB_MODEL_KEY');
+        expect(inGuest.stdout).not.toContain(real);
+        expect(stdout + stderr).not.toContain(real);
+      },
+    );
+    expect(seen).toContain(`443 ${real}`);
+    expect(seen.filter((line) => line.includes(real))).toEqual([`443 ${real}`]);
   });
 });

@@ -67,6 +67,10 @@ describe('settings that cannot be valid', () => {
     ['a host with a scheme', { image: 'x', networkPolicy: { mode: 'custom', allowedHosts: ['https://api.example.com'] } }, '`networkPolicy.allowedHosts[0]`'],
     ['a host with a path', { image: 'x', networkPolicy: { mode: 'custom', allowedHosts: ['api.example.com/v1'] } }, '`networkPolicy.allowedHosts[0]`'],
     ['the host alias as a host', { image: 'x', networkPolicy: { mode: 'custom', allowedHosts: ['host.microsandbox.internal'] } }, 'allowHostPorts'],
+    ['a secret without allowed hosts', { image: 'x', secrets: [{ name: 'KEY' }] }, '`secrets[0].allowedHosts`'],
+    ['a secret name that is not an env name', { image: 'x', secrets: [{ name: 'A-B', allowedHosts: ['x.com'] }] }, '`secrets[0].name`'],
+    ['a secret with an inline value', { image: 'x', secrets: [{ name: 'K', allowedHosts: ['x.com'], value: 'sk-inline' }] }, '`secrets[0].value`'],
+    ['a secret host with a scheme', { image: 'x', secrets: [{ name: 'K', allowedHosts: ['https://x.com'] }] }, '`secrets[0].allowedHosts[0]`'],
     ['a malformed CIDR', { image: 'x', networkPolicy: { mode: 'custom', allowedCIDRs: ['10.0.0.0/33'] } }, '`networkPolicy`'],
   ])('createMicrosandbox(%s) is refused naming the field', (_, settings, field) => {
     const err = settingsError(settings);

@@ -15,6 +15,7 @@ pub mod ports;
 pub mod process;
 mod redact;
 pub mod runtime;
+pub mod secrets;
 pub mod settings;
 pub mod snapshots;
 

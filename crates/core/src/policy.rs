@@ -143,20 +143,26 @@ pub fn parse_host_ports(value: Option<&Value>) -> Result<Vec<u16>> {
 /// The runtime's own name for the host: reachable only through `allowHostPorts`.
 const HOST_ALIAS_SUFFIX: &str = "microsandbox.internal";
 
-fn check_host(host: &str, i: usize) -> Result<()> {
+/// A bare host name or `*.suffix` pattern; the error says what is wrong with it.
+pub(crate) fn check_host_name(host: &str) -> std::result::Result<(), String> {
     let name = host.strip_prefix("*.").unwrap_or(host);
     let well_formed = !name.is_empty()
         && name.len() <= 253
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && !name.starts_with(['.', '-'])
         && !name.contains("..");
-    if !well_formed {
-        return Err(Error::invalid(format!(
-            "`networkPolicy.allowedHosts[{i}]` must be a bare host name such as 'api.anthropic.com' or '*.example.com' \
-             (no scheme, port or path; got {host:?})"
-        )));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be a bare host name such as 'api.anthropic.com' or '*.example.com' (no scheme, port or path; got {host:?})"
+        ))
     }
-    let lower = name.to_ascii_lowercase();
+}
+
+fn check_host(host: &str, i: usize) -> Result<()> {
+    check_host_name(host).map_err(|problem| Error::invalid(format!("`networkPolicy.allowedHosts[{i}]` {problem}")))?;
+    let lower = host.strip_prefix("*.").unwrap_or(host).to_ascii_lowercase();
     if lower == HOST_ALIAS_SUFFIX || lower.ends_with(&format!(".{HOST_ALIAS_SUFFIX}")) {
         return Err(Error::invalid(format!(
             "`networkPolicy.allowedHosts[{i}]` names the host machine; grant host ports with `allowHostPorts` instead"

@@ -40,6 +40,8 @@ pub struct CreateSettings {
     pub network_policy: NetworkPolicySetting,
     /// Host TCP ports the guest may reach at `host.microsandbox.internal`.
     pub allow_host_ports: Vec<u16>,
+    /// Credentials the guest only sees as placeholders.
+    pub secrets: Vec<crate::secrets::SecretSetting>,
     /// The runtime stops a sandbox idle this long (see `lifecycle::Lifetime`).
     pub idle_timeout_secs: Option<u64>,
     /// The runtime stops a sandbox this long after it starts.
@@ -76,6 +78,7 @@ const CREATE_KEYS: &[&str] = &[
     "networkPolicy",
     "allowHostPorts",
     "idleTimeoutMs",
+    "secrets",
     "maxDurationMs",
     "name",
     "publicHostname",
@@ -146,6 +149,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         Some(v) => NetworkPolicySetting::parse(v)?,
     };
     let allow_host_ports = crate::policy::parse_host_ports(obj.get("allowHostPorts"))?;
+    let secrets = crate::secrets::parse(obj.get("secrets"))?;
     let idle_timeout_secs = opt_whole_seconds(obj, "idleTimeoutMs")?;
     let max_duration_secs = opt_whole_seconds(obj, "maxDurationMs")?;
     let name = opt_string(obj, "name")?;
@@ -187,6 +191,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         env,
         network_policy,
         allow_host_ports,
+        secrets,
         idle_timeout_secs,
         max_duration_secs,
         name,
@@ -266,6 +271,20 @@ fn parse_ports(value: Option<&Value>) -> Result<Vec<PortSetting>> {
         ports.push(PortSetting { host, guest, bind, protocol });
     }
     Ok(ports)
+}
+
+impl CreateSettings {
+    /// The env every command starts from: the settings' env with real secret
+    /// values replaced by placeholders, and, when secrets are declared, Node
+    /// pointed at the runtime's interception CA (HTTPS is intercepted then).
+    pub fn guest_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        crate::secrets::scrub(&mut env, &self.secrets);
+        if !self.secrets.is_empty() {
+            env.entry("NODE_EXTRA_CA_CERTS".to_owned()).or_insert_with(|| crate::secrets::GUEST_CA_PATH.to_owned());
+        }
+        env
+    }
 }
 
 fn parse_env(value: Option<&Value>) -> Result<BTreeMap<String, String>> {

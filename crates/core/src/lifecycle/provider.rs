@@ -129,6 +129,7 @@ impl Provider {
             )
         };
         let record = SessionRecord::load(&self.cache_root, &name).ok_or_else(not_found)?;
+        settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
         let handle = match Sandbox::get(&name).await {
             Ok(handle) => handle,
@@ -153,7 +154,7 @@ impl Provider {
             Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(&name, err).await),
             Err(e) => return Err(e.into()),
         };
-        let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.env).await?;
+        let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.guest_env()).await?;
         Ok(Session::new(
             Arc::new(sandbox),
             guest,
@@ -163,7 +164,8 @@ impl Provider {
             false,
             self.cache_root.clone(),
         )
-        .with_keepalive(Lifetime::of(settings, Ownership::Resumable)))
+        .with_keepalive(Lifetime::of(settings, Ownership::Resumable))
+        .with_secrets(settings.secrets.clone()))
     }
 
     /// Removes orphaned sandboxes (sessions without an id whose process is
@@ -179,6 +181,7 @@ impl Provider {
     }
 
     async fn create(&self, settings: &CreateSettings, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
+        settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
         super::orphans::reap_once(&self.cache_root).await;
         let source = image::resolve(&settings.image).await?;
@@ -306,7 +309,7 @@ impl Provider {
             ));
         }
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
-        let guest = guest::probe(&sandbox, workdir, &settings.env).await?;
+        let guest = guest::probe(&sandbox, workdir, &settings.guest_env()).await?;
         if template.is_none() {
             run_bootstrap_pre_commands(&sandbox, &guest, settings).await?;
         }
@@ -320,7 +323,8 @@ impl Provider {
             template.is_some(),
             self.cache_root.clone(),
         )
-        .with_keepalive(target.lifetime))
+        .with_keepalive(target.lifetime)
+        .with_secrets(settings.secrets.clone()))
     }
 
     /// Wrap mode: attach to the caller's running sandbox. Never creates,
@@ -456,7 +460,7 @@ async fn cold_create(
     let mut builder = source
         .apply(Sandbox::builder(name))
         .label(OWNER_LABEL, "1")
-        .envs(settings.env.clone())
+        .envs(settings.guest_env())
         // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
         .detached(ownership == Ownership::Resumable);
     if let Some(secs) = target.lifetime.idle_timeout_secs {
@@ -478,7 +482,17 @@ async fn cold_create(
         };
     }
     let policy = network_policy(settings)?;
-    builder.network(|n| n.policy(policy)).create().await
+    builder = builder.network(|n| n.policy(policy));
+    for secret in &settings.secrets {
+        builder = builder.secret(|s| {
+            let s = s
+                .env(&secret.name)
+                .source(microsandbox::sandbox::SecretSource::env(&secret.host_env))
+                .placeholder(crate::secrets::placeholder(&secret.name));
+            secret.allowed_hosts.iter().fold(s, |s, host| s.allow(host))
+        });
+    }
+    builder.create().await
 }
 
 /// Restores a template's full snapshot into a new, always detached, sandbox
@@ -530,7 +544,9 @@ async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::Guest
         .await?;
         let out = process.collect().await;
         if out.exit_code != 0 {
-            let stderr = crate::redact::env_values(&String::from_utf8_lossy(&out.stderr), &settings.env);
+            let mut sensitive = settings.env.clone();
+            sensitive.extend(settings.secrets.iter().filter_map(|s| Some((s.name.clone(), s.host_value().ok()?))));
+            let stderr = crate::redact::env_values(&String::from_utf8_lossy(&out.stderr), &sensitive);
             let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
             return Err(Error::new(
                 ErrorCode::BootFailed,

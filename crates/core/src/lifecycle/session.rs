@@ -48,6 +48,7 @@ pub struct Session {
     cache_root: PathBuf,
     state: Mutex<State>,
     keepalive: Option<tokio::task::JoinHandle<()>>,
+    secrets: Vec<crate::secrets::SecretSetting>,
 }
 
 impl Session {
@@ -72,6 +73,7 @@ impl Session {
             cache_root,
             state: Mutex::new(State::Running),
             keepalive: None,
+            secrets: Vec::new(),
         }
     }
 
@@ -89,6 +91,12 @@ impl Session {
         if let Some(interval) = lifetime.keepalive_interval() {
             self.keepalive = Some(super::lifetime::keep_alive(Arc::downgrade(&self.sandbox), interval));
         }
+        self
+    }
+
+    /// Commands of this session get placeholders for these secrets' real values.
+    pub(crate) fn with_secrets(mut self, secrets: Vec<crate::secrets::SecretSetting>) -> Self {
+        self.secrets = secrets;
         self
     }
 
@@ -211,6 +219,7 @@ impl Session {
         };
         let mut merged = self.guest.env.clone();
         merged.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        crate::secrets::scrub(&mut merged, &self.secrets);
         Ok((cwd, merged))
     }
 

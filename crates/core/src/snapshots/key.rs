@@ -8,7 +8,7 @@ use crate::settings::CreateSettings;
 const SCHEMA: &str = "ai-sdk-microsandbox-template-2";
 
 /// A blake3 hash of the identity, the resolved image reference, the workdir,
-/// env and pre-commands, cpus and memory (a fork resumes the template's
+/// env, pre-commands and secret declarations, cpus and memory (a fork resumes the template's
 /// running machine, so it has the template's), and the runtime version. The image's manifest digest
 /// is checked at use instead (a registry tag may move; see the record).
 pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) -> String {
@@ -28,6 +28,10 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     }
     for command in &settings.bootstrap_pre_commands {
         field("pre", command);
+    }
+    // Forks inherit the template's network layer, secrets included: declarations only, never values.
+    for secret in &settings.secrets {
+        field("secret", &format!("{}={}@{}", secret.name, secret.host_env, secret.allowed_hosts.join(",")));
     }
     field("cpus", &settings.cpus.map(|c| c.to_string()).unwrap_or_default());
     field("memory", &settings.memory_mib.map(|m| m.to_string()).unwrap_or_default());
