@@ -44,17 +44,11 @@ enum FsFailure {
 
 fn classify(path: &str, err: MicrosandboxError) -> FsFailure {
     let text = err.to_string();
-    let lower = text.to_ascii_lowercase();
-    // The agent reports errno text; a missing file or a file used as a directory means "does not exist".
-    if lower.contains("no such file") || lower.contains("os error 2)") || lower.contains("not a directory") || lower.contains("os error 20)") {
-        return FsFailure::Missing;
-    }
-    let reason = if lower.contains("is a directory") || lower.contains("os error 21)") {
-        "it is a directory".to_owned()
-    } else if lower.contains("permission denied") || lower.contains("os error 13)") {
-        "permission denied".to_owned()
-    } else {
-        text
+    let reason = match crate::sdk_text::fs_errno(&text) {
+        crate::sdk_text::FsErrno::Missing => return FsFailure::Missing,
+        crate::sdk_text::FsErrno::IsDirectory => "it is a directory".to_owned(),
+        crate::sdk_text::FsErrno::PermissionDenied => "permission denied".to_owned(),
+        crate::sdk_text::FsErrno::Other => text,
     };
     FsFailure::Other(Error::new(ErrorCode::FileSystem, format!("cannot access guest file {path}: {reason}")))
 }

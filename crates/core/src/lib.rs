@@ -16,6 +16,7 @@ pub mod process;
 mod redact;
 pub mod runtime;
 pub mod secrets;
+mod sdk_text;
 pub mod settings;
 pub mod snapshots;
 

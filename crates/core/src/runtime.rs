@@ -1,6 +1,7 @@
 //! Finding the microsandbox runtime (`msb` + libkrunfw) and telling the user,
 //! in plain words, when this host cannot run microVMs.
 
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -8,6 +9,11 @@ use microsandbox::setup::{CheckState, Diagnosis};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorCode, Result};
+
+
+/// The microsandbox version this package is built on: the SDK pin, the
+/// runtime package it depends on, and what template snapshots are written by.
+pub const RUNTIME_VERSION: &str = "0.7.2";
 
 /// Points the SDK at the `msb` shipped in our npm runtime package, unless the
 /// user chose a runtime: `MSB_PATH`, or an `MSB_HOME` that holds one, win.
@@ -56,7 +62,7 @@ pub async fn explain_boot_failure(sandbox: &str, err: microsandbox::Microsandbox
     }
     let log = runtime_log(sandbox);
     let tail = std::fs::read_to_string(&log).unwrap_or_default();
-    if tail.contains("KVM_EXIT_INTERNAL_ERROR") || tail.contains("KVM_CREATE_VM") {
+    if crate::sdk_text::kvm_unusable(&tail) {
         return Error::new(
             ErrorCode::KvmUnavailable,
             format!(
@@ -102,9 +108,9 @@ fn diagnosis_error(diagnosis: &Diagnosis) -> Option<Error> {
         Error::new(
             ErrorCode::RuntimeMissing,
             format!(
-                "the microsandbox runtime (msb 0.7.2 + libkrunfw) is not usable. It ships in the npm package \
-                 @superradcompany/microsandbox-linux-x64-gnu@0.7.2 (install on Node >= 22), or set MSB_PATH. \
-                 microsandbox diagnosis:{text}"
+                "the microsandbox runtime (msb {RUNTIME_VERSION} + libkrunfw) is not usable. It ships in the npm \
+                 package @superradcompany/microsandbox-linux-x64-gnu@{RUNTIME_VERSION} (install on Node >= 22), \
+                 or set MSB_PATH. microsandbox diagnosis:{text}"
             ),
         )
     } else {
@@ -117,4 +123,25 @@ fn diagnosis_error(diagnosis: &Diagnosis) -> Option<Error> {
             ),
         )
     })
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::RUNTIME_VERSION;
+
+    /// Every file that names the runtime version agrees with the one constant.
+    #[test]
+    fn the_runtime_version_is_the_same_everywhere() {
+        let sdk_pin = format!("microsandbox = {{ version = \"={RUNTIME_VERSION}\"");
+        assert!(include_str!("../../../Cargo.toml").contains(&sdk_pin), "Cargo.toml pins another microsandbox");
+        let runtime_dep = format!("\"@superradcompany/microsandbox-linux-x64-gnu\": \"{RUNTIME_VERSION}\"");
+        for (file, text) in [
+            ("package.json", include_str!("../../../package.json")),
+            ("npm/linux-x64-gnu/package.json", include_str!("../../../npm/linux-x64-gnu/package.json")),
+        ] {
+            assert!(text.contains(&runtime_dep), "{file} depends on another runtime version");
+        }
+        let probe = format!("msb_version={RUNTIME_VERSION}\n");
+        assert!(include_str!("../../../scripts/vmhost/kvm-probe.sh").contains(&probe), "kvm-probe.sh checks another msb");
+    }
 }

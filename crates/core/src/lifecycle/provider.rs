@@ -437,7 +437,7 @@ struct Target<'a> {
 fn agent_never_came_up(err: &MicrosandboxError) -> bool {
     match err {
         MicrosandboxError::BootStart { .. } => true,
-        MicrosandboxError::Runtime(message) => message.contains("before agent readiness"),
+        MicrosandboxError::Runtime(message) => crate::sdk_text::agent_startup_timed_out(message),
         _ => false,
     }
 }

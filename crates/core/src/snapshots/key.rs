@@ -19,7 +19,7 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
         h.update(value.as_bytes());
     };
     field("schema", SCHEMA);
-    field("runtime", microsandbox_runtime_version());
+    field("runtime", crate::runtime::RUNTIME_VERSION);
     field("identity", identity);
     field("image", image_ref);
     field("workdir", settings.workdir.as_deref().unwrap_or(""));
@@ -36,11 +36,6 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     field("cpus", &settings.cpus.map(|c| c.to_string()).unwrap_or_default());
     field("memory", &settings.memory_mib.map(|m| m.to_string()).unwrap_or_default());
     h.finalize().to_hex()[..32].to_owned()
-}
-
-/// The runtime version the snapshots are written by (the SDK is pinned to it).
-fn microsandbox_runtime_version() -> &'static str {
-    "0.7.2"
 }
 
 #[cfg(test)]
