@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use microsandbox::Image;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::host::Host;
 
 #[derive(Debug, Clone)]
 pub enum ImageSource {
@@ -40,7 +41,7 @@ pub fn snapshot_capable(image: &str) -> bool {
     !looks_like_path(image) || is_archive(Path::new(image))
 }
 
-pub async fn resolve(image: &str) -> Result<ImageSource> {
+pub async fn resolve(host: &Host, image: &str) -> Result<ImageSource> {
     if !looks_like_path(image) {
         return Ok(ImageSource::Reference(image.to_owned()));
     }
@@ -49,15 +50,15 @@ pub async fn resolve(image: &str) -> Result<ImageSource> {
         Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}"))
     })?;
     if meta.is_file() && is_archive(&path) {
-        return load_archive(&path, &meta).await.map(ImageSource::Reference);
+        return load_archive(host, &path, &meta).await.map(ImageSource::Reference);
     }
     Ok(ImageSource::Path(path))
 }
 
 /// Loads a tarball into the image cache under a tag derived from its content,
 /// so the same file is loaded once however many processes use it.
-async fn load_archive(path: &Path, meta: &std::fs::Metadata) -> Result<String> {
-    let hash = archive_hash(path, meta).await?;
+async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata) -> Result<String> {
+    let hash = archive_hash(host, path, meta).await?;
     let stem: String = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -78,14 +79,12 @@ async fn load_archive(path: &Path, meta: &std::fs::Metadata) -> Result<String> {
     Ok(tag)
 }
 
-/// The archive's content hash, computed once per process for an unchanged file
+/// The archive's content hash, computed once per host for an unchanged file
 /// (same size and mtime): every create resolves the image again.
-async fn archive_hash(path: &Path, meta: &std::fs::Metadata) -> Result<String> {
-    type Seen = (PathBuf, u64, Option<std::time::SystemTime>);
-    static HASHES: std::sync::Mutex<Vec<(Seen, String)>> = std::sync::Mutex::new(Vec::new());
-    let seen: Seen = (path.to_path_buf(), meta.len(), meta.modified().ok());
-    if let Some((_, hash)) = HASHES.lock().unwrap().iter().find(|(s, _)| *s == seen) {
-        return Ok(hash.clone());
+async fn archive_hash(host: &Host, path: &Path, meta: &std::fs::Metadata) -> Result<String> {
+    let seen = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    if let Some(hash) = host.archive_hash(&seen) {
+        return Ok(hash);
     }
     let owned = path.to_path_buf();
     let hash = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
@@ -95,7 +94,7 @@ async fn archive_hash(path: &Path, meta: &std::fs::Metadata) -> Result<String> {
     })
     .await
     .map_err(|e| Error::internal(format!("hashing the image archive panicked: {e}")))??;
-    HASHES.lock().unwrap().push((seen, hash.clone()));
+    host.remember_archive_hash(seen, hash.clone());
     Ok(hash)
 }
 

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod error;
 pub mod files;
 mod guest;
+pub mod host;
 pub mod image;
 pub mod inventory;
 pub mod input;

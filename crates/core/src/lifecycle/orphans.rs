@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use tokio::sync::OnceCell;
-
 use super::record::SessionRecord;
 use crate::ports::PortLeases;
 
@@ -36,13 +34,4 @@ pub async fn reap(cache_root: &Path) -> Vec<String> {
         }
     }
     reaped
-}
-
-/// [`reap`], once per process.
-pub async fn reap_once(cache_root: &Path) {
-    static DONE: OnceCell<()> = OnceCell::const_new();
-    DONE.get_or_init(|| async {
-        reap(cache_root).await;
-    })
-    .await;
 }

@@ -2,7 +2,6 @@
 //! mode (the caller owns one sandbox and we attach to it).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
@@ -16,11 +15,12 @@ use crate::naming::{self, OWNER_LABEL};
 use crate::ports::{LeasedPort, PortLeases};
 use crate::settings::{CreateSettings, PortProtocol, Settings, WrapSettings};
 use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
+use crate::host::Host;
 use crate::{guest, runtime};
 
 pub struct Provider {
     settings: Settings,
-    cache_root: PathBuf,
+    host: Arc<Host>,
 }
 
 /// A template being bootstrapped: its microVM is up (pre-commands done) and
@@ -31,13 +31,13 @@ pub struct TemplateBootstrap {
     key: String,
     image: String,
     image_digest: Option<String>,
-    cache_root: PathBuf,
+    host: Arc<Host>,
     _lock: TemplateLock,
 }
 
 impl Provider {
     pub fn new(settings: Settings) -> Self {
-        Self { settings, cache_root: crate::cache::root() }
+        Self { settings, host: Host::shared(crate::cache::root()) }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -60,14 +60,14 @@ impl Provider {
             return Ok(None);
         }
         runtime::preflight().await?;
-        let source = image::resolve(&settings.image).await?;
+        let source = image::resolve(&self.host, &settings.image).await?;
         let ImageSource::Reference(image_ref) = &source else { return Ok(None) };
         let key = snapshots::template_key(identity, settings, image_ref);
         // Checked before locking too: the lock waits for forks of the template in flight.
         if self.usable_template(&key, image_ref).await.is_some() {
             return Ok(None);
         }
-        let lock = TemplateStore::new(&self.cache_root).lock(&key).await?;
+        let lock = TemplateStore::new(self.host.cache_root()).lock(&key).await?;
         if self.usable_template(&key, image_ref).await.is_some() {
             return Ok(None);
         }
@@ -88,14 +88,14 @@ impl Provider {
             key,
             image: image_ref.clone(),
             image_digest: image_digest(image_ref).await,
-            cache_root: self.cache_root.clone(),
+            host: self.host.clone(),
             _lock: lock,
         }))
     }
 
     /// The published template for `key`, unless its image has changed since.
     async fn usable_template(&self, key: &str, image_ref: &str) -> Option<TemplateRecord> {
-        let record = TemplateStore::new(&self.cache_root).get(key)?;
+        let record = TemplateStore::new(self.host.cache_root()).get(key)?;
         let current = image_digest(image_ref).await;
         if record.image_digest.is_some() && current.is_some() && record.image_digest != current {
             return None;
@@ -128,7 +128,7 @@ impl Provider {
                 format!("no sandbox session with id '{session_id}' exists (it was never created here, or was destroyed)"),
             )
         };
-        let record = SessionRecord::load(&self.cache_root, &name).ok_or_else(not_found)?;
+        let record = SessionRecord::load(self.host.cache_root(), &name).ok_or_else(not_found)?;
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
         let handle = match Sandbox::get(&name).await {
@@ -162,7 +162,7 @@ impl Provider {
             record.public_hostname,
             Ownership::Resumable,
             false,
-            self.cache_root.clone(),
+            self.host.clone(),
         )
         .with_keepalive(Lifetime::of(settings, Ownership::Resumable))
         .with_secrets(settings.secrets.clone()))
@@ -171,8 +171,8 @@ impl Provider {
     /// Removes orphaned sandboxes (sessions without an id whose process is
     /// gone) and templates not used lately beyond the newest few.
     pub async fn prune(&self, options: snapshots::PruneOptions) -> (Vec<String>, snapshots::PruneReport) {
-        let orphans = super::orphans::reap(&self.cache_root).await;
-        (orphans, snapshots::prune(&self.cache_root, options).await)
+        let orphans = super::orphans::reap(self.host.cache_root()).await;
+        (orphans, snapshots::prune(self.host.cache_root(), options).await)
     }
 
     /// An explicit `name` replaces the generic prefix, so `msb ls` shows whose sandboxes these are.
@@ -183,13 +183,14 @@ impl Provider {
     async fn create(&self, settings: &CreateSettings, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
-        super::orphans::reap_once(&self.cache_root).await;
-        let source = image::resolve(&settings.image).await?;
+        let root = self.host.cache_root();
+        self.host.reap_orphans_once(|| async { drop(super::orphans::reap(root).await) }).await;
+        let source = image::resolve(&self.host, &settings.image).await?;
         // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
         let (template, _template_hold) = match (identity, &source) {
             (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
                 let key = snapshots::template_key(identity, settings, image_ref);
-                let hold = TemplateStore::new(&self.cache_root).lock_shared(&key).await?;
+                let hold = TemplateStore::new(self.host.cache_root()).lock_shared(&key).await?;
                 (self.usable_template(&key, image_ref).await, Some(hold))
             }
             _ => (None, None),
@@ -201,23 +202,23 @@ impl Provider {
         if ownership == Ownership::Resumable {
             self.clear_existing(&name, session_id.unwrap_or_default(), settings.replace).await?;
         }
-        let _creating = Creating::register(&name);
+        let _creating = self.host.creating(&name);
         let live = live_sandbox_names().await?;
-        let ports = PortLeases::new(&self.cache_root)
-            .acquire(&name, &settings.ports, &|owner| live.contains(owner) || Creating::contains(owner))?;
+        let ports = PortLeases::new(self.host.cache_root())
+            .acquire(&name, &settings.ports, &|owner| live.contains(owner) || self.host.is_creating(owner))?;
         let target = Target { name: &name, ownership, lifetime: Lifetime::of(settings, ownership) };
         match self.boot(settings, &source, &target, &ports, template.as_ref()).await {
             Ok(session) => {
                 if let Some(template) = &template {
-                    TemplateStore::new(&self.cache_root).touch(&template.key);
+                    TemplateStore::new(self.host.cache_root()).touch(&template.key);
                 }
                 Ok(session)
             }
             Err(err) => {
                 // A failed boot leaves a stopped row and our leases behind: clean both.
                 let _ = remove_sandbox(&name).await;
-                let _ = PortLeases::new(&self.cache_root).release(&name, &ports);
-                SessionRecord::remove(&self.cache_root, &name);
+                let _ = PortLeases::new(self.host.cache_root()).release(&name, &ports);
+                SessionRecord::remove(self.host.cache_root(), &name);
                 Err(err)
             }
         }
@@ -232,7 +233,7 @@ impl Provider {
             Err(e) => return Err(e.into()),
         };
         if !exists {
-            SessionRecord::remove(&self.cache_root, name);
+            SessionRecord::remove(self.host.cache_root(), name);
             return Ok(());
         }
         if !replace {
@@ -244,10 +245,10 @@ impl Provider {
                 ),
             ));
         }
-        let old_ports = SessionRecord::load(&self.cache_root, name).map(|r| r.ports).unwrap_or_default();
+        let old_ports = SessionRecord::load(self.host.cache_root(), name).map(|r| r.ports).unwrap_or_default();
         remove_sandbox(name).await?;
-        PortLeases::new(&self.cache_root).release(name, &old_ports)?;
-        SessionRecord::remove(&self.cache_root, name);
+        PortLeases::new(self.host.cache_root()).release(name, &old_ports)?;
+        SessionRecord::remove(self.host.cache_root(), name);
         Ok(())
     }
 
@@ -270,7 +271,7 @@ impl Provider {
             creator: (ownership == Ownership::Ephemeral).then(super::orphans::this_process),
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
-        record.save(&self.cache_root)?;
+        record.save(self.host.cache_root())?;
         let attempt = || async {
             match template {
                 Some(template) => fork(settings, target, ports, template).await,
@@ -313,7 +314,7 @@ impl Provider {
         if template.is_none() {
             run_bootstrap_pre_commands(&sandbox, &guest, settings).await?;
         }
-        SessionRecord { working_directory: guest.working_directory.clone(), ..record }.save(&self.cache_root)?;
+        SessionRecord { working_directory: guest.working_directory.clone(), ..record }.save(self.host.cache_root())?;
         Ok(Session::new(
             sandbox,
             guest,
@@ -321,7 +322,7 @@ impl Provider {
             settings.public_hostname.clone(),
             ownership,
             template.is_some(),
-            self.cache_root.clone(),
+            self.host.clone(),
         )
         .with_keepalive(target.lifetime)
         .with_secrets(settings.secrets.clone()))
@@ -368,9 +369,9 @@ impl Provider {
         let ports = if candidates.is_empty() {
             Vec::new()
         } else {
-            let active = |owner: &str| ACTIVE_WRAP_LEASES.lock().unwrap().iter().any(|o| o == owner);
-            let port = PortLeases::new(&self.cache_root).acquire_one_of(&lease_owner, &candidates, &active)?;
-            ACTIVE_WRAP_LEASES.lock().unwrap().push(lease_owner.clone());
+            let active = |owner: &str| self.host.holds_wrap_lease(owner);
+            let port = PortLeases::new(self.host.cache_root()).acquire_one_of(&lease_owner, &candidates, &active)?;
+            self.host.hold_wrap_lease(&lease_owner);
             vec![port]
         };
         Ok(Session::new(
@@ -380,7 +381,7 @@ impl Provider {
             settings.public_hostname.clone(),
             Ownership::Borrowed,
             false,
-            self.cache_root.clone(),
+            self.host.clone(),
         )
         .with_lease_owner(lease_owner))
     }
@@ -404,7 +405,7 @@ impl TemplateBootstrap {
             .create()
             .await?;
         let now = snapshots::now();
-        let store = TemplateStore::new(&self.cache_root);
+        let store = TemplateStore::new(self.host.cache_root());
         store.publish(&TemplateRecord {
             key: self.key.clone(),
             snapshot: snapshots::snapshot_name(&self.key),
@@ -416,7 +417,7 @@ impl TemplateBootstrap {
         })?;
         self.session.destroy().await?;
         // Keep the cache bounded; a template just published is the newest and stays.
-        snapshots::prune(&self.cache_root, snapshots::PruneOptions::default()).await;
+        snapshots::prune(self.host.cache_root(), snapshots::PruneOptions::default()).await;
         Ok(())
     }
 
@@ -555,36 +556,6 @@ async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::Guest
         }
     }
     Ok(())
-}
-
-/// Wrap-mode leases held by sessions of this process (other processes' leases
-/// are live while their process is).
-static ACTIVE_WRAP_LEASES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-/// Sandboxes this process is creating right now: their port leases are live
-/// although the runtime does not list them yet.
-struct Creating(String);
-
-static CREATING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-impl Creating {
-    fn register(name: &str) -> Self {
-        CREATING.lock().unwrap().push(name.to_owned());
-        Self(name.to_owned())
-    }
-
-    fn contains(name: &str) -> bool {
-        CREATING.lock().unwrap().iter().any(|n| n == name)
-    }
-}
-
-impl Drop for Creating {
-    fn drop(&mut self) {
-        let mut creating = CREATING.lock().unwrap();
-        if let Some(i) = creating.iter().position(|n| *n == self.0) {
-            creating.swap_remove(i);
-        }
-    }
 }
 
 /// Names of all sandboxes the runtime knows, to tell live port leases from stale ones.

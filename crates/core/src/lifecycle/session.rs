@@ -1,7 +1,6 @@
 //! One sandbox session: commands, files, port endpoints, stop and destroy.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use tokio::sync::Mutex;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::{self, FileReader, FileWriter};
 use crate::guest::GuestInfo;
+use crate::host::Host;
 use crate::ports::{LeasedPort, PortLeases};
 use crate::process::Process;
 
@@ -45,7 +45,7 @@ pub struct Session {
     public_hostname: Option<String>,
     ownership: Ownership,
     forked_from_template: bool,
-    cache_root: PathBuf,
+    host: Arc<Host>,
     state: Mutex<State>,
     keepalive: Option<tokio::task::JoinHandle<()>>,
     secrets: Vec<crate::secrets::SecretSetting>,
@@ -59,7 +59,7 @@ impl Session {
         public_hostname: Option<String>,
         ownership: Ownership,
         forked_from_template: bool,
-        cache_root: PathBuf,
+        host: Arc<Host>,
     ) -> Self {
         Self {
             lease_owner: sandbox.name().to_owned(),
@@ -70,7 +70,7 @@ impl Session {
             public_hostname,
             ownership,
             forked_from_template,
-            cache_root,
+            host,
             state: Mutex::new(State::Running),
             keepalive: None,
             secrets: Vec::new(),
@@ -248,7 +248,7 @@ impl Session {
         }
         self.stop_keepalive();
         match self.ownership {
-            Ownership::Borrowed => PortLeases::new(&self.cache_root).release(&self.lease_owner, &self.ports)?,
+            Ownership::Borrowed => self.release_wrap_lease()?,
             Ownership::Resumable => stop_sandbox(&self.sandbox).await?,
             Ownership::Ephemeral => self.remove_everything().await?,
         }
@@ -265,10 +265,16 @@ impl Session {
         }
         self.stop_keepalive();
         match self.ownership {
-            Ownership::Borrowed => PortLeases::new(&self.cache_root).release(&self.lease_owner, &self.ports)?,
+            Ownership::Borrowed => self.release_wrap_lease()?,
             Ownership::Resumable | Ownership::Ephemeral => self.remove_everything().await?,
         }
         *state = State::Destroyed;
+        Ok(())
+    }
+
+    fn release_wrap_lease(&self) -> Result<()> {
+        PortLeases::new(self.host.cache_root()).release(&self.lease_owner, &self.ports)?;
+        self.host.release_wrap_lease(&self.lease_owner);
         Ok(())
     }
 
@@ -280,8 +286,8 @@ impl Session {
 
     async fn remove_everything(&self) -> Result<()> {
         remove_sandbox(&self.name).await?;
-        super::record::SessionRecord::remove(&self.cache_root, &self.name);
-        PortLeases::new(&self.cache_root).release(&self.name, &self.ports)
+        super::record::SessionRecord::remove(self.host.cache_root(), &self.name);
+        PortLeases::new(self.host.cache_root()).release(&self.name, &self.ports)
     }
 
     fn stopped_or(&self, err: Error) -> Error {

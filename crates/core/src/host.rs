@@ -1,0 +1,126 @@
+//! The state a process keeps for one cache root, shared by every provider of
+//! the process that uses that root: what it is creating right now, the wrap
+//! leases its sessions hold, image hashes already computed, whether orphans
+//! were reaped. On-disk state (records, leases, templates) lives under the
+//! root itself, for every process.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::SystemTime;
+
+use tokio::sync::OnceCell;
+
+/// An image archive as last seen: path, size and mtime.
+type ArchiveSeen = (PathBuf, u64, Option<SystemTime>);
+
+pub struct Host {
+    cache_root: PathBuf,
+    /// Sandboxes being created here: their port leases are live although the
+    /// runtime does not list them yet.
+    creating: Mutex<HashSet<String>>,
+    /// Wrap-mode lease owners whose sessions are open here.
+    wrap_leases: Mutex<HashSet<String>>,
+    archive_hashes: Mutex<Vec<(ArchiveSeen, String)>>,
+    orphans_reaped: OnceCell<()>,
+}
+
+/// Hosts by cache root: the one piece of process-wide state, so that two
+/// providers on one root see each other's creates and leases.
+static HOSTS: Mutex<Vec<(PathBuf, Weak<Host>)>> = Mutex::new(Vec::new());
+
+impl Host {
+    /// The host for `cache_root`, shared with other providers of this process.
+    pub fn shared(cache_root: PathBuf) -> Arc<Host> {
+        let mut hosts = HOSTS.lock().unwrap();
+        hosts.retain(|(_, weak)| weak.strong_count() > 0);
+        if let Some(host) = hosts.iter().find(|(root, _)| *root == cache_root).and_then(|(_, w)| w.upgrade()) {
+            return host;
+        }
+        let host = Arc::new(Host {
+            cache_root: cache_root.clone(),
+            creating: Mutex::default(),
+            wrap_leases: Mutex::default(),
+            archive_hashes: Mutex::default(),
+            orphans_reaped: OnceCell::new(),
+        });
+        hosts.push((cache_root, Arc::downgrade(&host)));
+        host
+    }
+
+    pub fn cache_root(&self) -> &Path {
+        &self.cache_root
+    }
+
+    /// Marks `name` as being created until the guard drops.
+    pub fn creating(self: &Arc<Self>, name: &str) -> Creating {
+        self.creating.lock().unwrap().insert(name.to_owned());
+        Creating { host: self.clone(), name: name.to_owned() }
+    }
+
+    pub fn is_creating(&self, name: &str) -> bool {
+        self.creating.lock().unwrap().contains(name)
+    }
+
+    pub fn hold_wrap_lease(&self, owner: &str) {
+        self.wrap_leases.lock().unwrap().insert(owner.to_owned());
+    }
+
+    pub fn release_wrap_lease(&self, owner: &str) {
+        self.wrap_leases.lock().unwrap().remove(owner);
+    }
+
+    pub fn holds_wrap_lease(&self, owner: &str) -> bool {
+        self.wrap_leases.lock().unwrap().contains(owner)
+    }
+
+    /// A hash computed for an image archive that has not changed since.
+    pub fn archive_hash(&self, seen: &ArchiveSeen) -> Option<String> {
+        let hashes = self.archive_hashes.lock().unwrap();
+        hashes.iter().find(|(s, _)| s == seen).map(|(_, h)| h.clone())
+    }
+
+    pub fn remember_archive_hash(&self, seen: ArchiveSeen, hash: String) {
+        self.archive_hashes.lock().unwrap().push((seen, hash));
+    }
+
+    /// Runs `reap` the first time it is asked for on this root.
+    pub async fn reap_orphans_once<F: std::future::Future<Output = ()>>(&self, reap: impl FnOnce() -> F) {
+        self.orphans_reaped.get_or_init(|| async { reap().await }).await;
+    }
+}
+
+/// Drops the "being created" mark.
+pub struct Creating {
+    host: Arc<Host>,
+    name: String,
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        self.host.creating.lock().unwrap().remove(&self.name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_on_one_root_share_a_host_and_see_each_others_creates() {
+        let root = std::env::temp_dir().join(format!("aisdk-host-test-{}", std::process::id()));
+        let (a, b) = (Host::shared(root.clone()), Host::shared(root.clone()));
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = Host::shared(root.join("other"));
+        {
+            let _creating = a.creating("aisdk-x");
+            assert!(b.is_creating("aisdk-x"));
+            assert!(!other.is_creating("aisdk-x"));
+        }
+        assert!(!b.is_creating("aisdk-x"));
+        a.hold_wrap_lease("wrap-1");
+        assert!(b.holds_wrap_lease("wrap-1"));
+        b.release_wrap_lease("wrap-1");
+        assert!(!a.holds_wrap_lease("wrap-1"));
+    }
+}
