@@ -17,21 +17,33 @@ function nativeSettings(settings) {
 export function createMicrosandbox(settings) {
   const provider = callNativeSync(() => new NativeProvider(plainJson(nativeSettings(settings))));
 
-  // A session created after its caller gave up must not be left running. Only a
-  // session this call created is removed: an aborted resume just drops its handle.
-  async function settle(pending, abortSignal, { created }) {
-    const nativeSession = await callNative(() => pending);
+  // Awaits native work that an abort cancels natively (the core removes what it
+  // created). What finished just as the abort came is handed to `discard`
+  // (a created session is removed; a resumed one is only let go).
+  async function settle(start, abortSignal, discard) {
+    const pending = callNativeSync(start);
+    const cancel = () => pending.cancel();
+    abortSignal?.addEventListener('abort', cancel, { once: true });
+    let result;
+    try {
+      result = await callNative(() => pending.result());
+    } catch (err) {
+      if (abortSignal?.aborted) throw abortReason(abortSignal);
+      throw err;
+    } finally {
+      abortSignal?.removeEventListener('abort', cancel);
+    }
     if (abortSignal?.aborted) {
-      if (created) await nativeSession.destroy().catch(() => {});
+      if (result) await discard?.(result).catch(() => {});
       throw abortReason(abortSignal);
     }
-    return nativeSession;
+    return result;
   }
 
   // Runs the caller's setup on a fresh template microVM and publishes its
   // snapshot; on failure nothing is published. Null template: already published.
   async function bootstrapTemplate(identity, onFirstCreate, abortSignal) {
-    const template = await callNative(() => provider.prepareTemplate(identity));
+    const template = await settle(() => provider.prepareTemplate(identity), abortSignal, (t) => t.abandon());
     if (template === null) return;
     try {
       await onFirstCreate(new MicrosandboxNetworkSandboxSession(template.session).restricted(), { abortSignal });
@@ -54,7 +66,7 @@ export function createMicrosandbox(settings) {
       if (firstCreate && identity !== undefined && provider.supportsTemplates) {
         await bootstrapTemplate(identity, firstCreate, abortSignal);
       }
-      const nativeSession = await settle(provider.createSession(sessionId, identity), abortSignal, { created: true });
+      const nativeSession = await settle(() => provider.createSession(sessionId, identity), abortSignal, (s) => s.destroy());
       const session = new MicrosandboxNetworkSandboxSession(nativeSession);
       // Not forked from a template (none possible for this image): set up this session itself.
       if (firstCreate && !nativeSession.forkedFromTemplate) {
@@ -71,7 +83,7 @@ export function createMicrosandbox(settings) {
     async resumeSession({ sessionId, abortSignal }) {
       throwIfAborted(abortSignal);
       return new MicrosandboxNetworkSandboxSession(
-        await settle(provider.resumeSession(sessionId), abortSignal, { created: false }),
+        await settle(() => provider.resumeSession(sessionId), abortSignal),
       );
     },
 

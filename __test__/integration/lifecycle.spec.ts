@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
-import { busyboxImage, harnessImage, ourSandboxes } from '../support/env.js';
+import { busyboxImage, cacheStateFor, harnessImage, ourSandboxes } from '../support/env.js';
 
 const settings = () => ({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] });
 
@@ -64,6 +64,23 @@ describe('a session with a sessionId', () => {
     } finally {
       await resumed.destroy();
     }
+  });
+
+  it('an aborted create stops the boot and leaves no microVM, port lease or record', async () => {
+    const sessionId = `aborted-${randomUUID()}`;
+    const before = ourSandboxes();
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(new Error('caller gave up')), 3000);
+    await expect(createMicrosandbox(settings()).createSession({ sessionId, abortSignal: controller.signal })).rejects.toThrow(
+      'caller gave up',
+    );
+    console.log(`aborted create returned ${Date.now() - started} ms after it started`);
+    expect(ourSandboxes()).toEqual(before);
+    expect(cacheStateFor(`aisdk-aborted-${sessionId.slice('aborted-'.length, 20)}`)).toEqual([]);
+    await expect(createMicrosandbox(settings()).resumeSession({ sessionId })).rejects.toMatchObject({
+      code: 'ERR_MICROSANDBOX_SESSION_NOT_FOUND',
+    });
   });
 
   it('refuses a second create of the same id unless replace is set', async () => {

@@ -1,5 +1,7 @@
 // Facts the test runner (scripts/test.sh) passes to the suites.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -40,4 +42,23 @@ export function ourSandboxes(): string[] {
     .map((r) => r.name)
     .filter((name) => name.startsWith('aisdk-'))
     .sort();
+}
+
+/** This package's state for sandboxes whose name contains `fragment`: session records and port leases. */
+export function cacheStateFor(fragment: string): string[] {
+  const root = process.env.AI_SDK_MICROSANDBOX_CACHE_DIR || join(homedir(), '.cache', 'ai-sdk-microsandbox');
+  const found: string[] = [];
+  for (const [dir, byContent] of [['sessions', false], ['ports', true]] as const) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(root, dir));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const text = byContent ? readFileSync(join(root, dir, name), 'utf8') : name;
+      if (text.includes(fragment)) found.push(`${dir}/${name}`);
+    }
+  }
+  return found;
 }

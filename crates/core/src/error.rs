@@ -34,6 +34,8 @@ pub enum ErrorCode {
     ExecFailed,
     /// The microVM failed to boot.
     BootFailed,
+    /// The caller aborted; what the call had created was cleaned up.
+    Aborted,
     /// This package's state directory cannot be written (read-only, full, owned by another user).
     CacheUnavailable,
     /// Anything else: a bug or an unexpected runtime failure.
@@ -58,6 +60,7 @@ impl ErrorCode {
             Self::FileSystem => "ERR_MICROSANDBOX_FS",
             Self::ExecFailed => "ERR_MICROSANDBOX_EXEC_FAILED",
             Self::BootFailed => "ERR_MICROSANDBOX_BOOT_FAILED",
+            Self::Aborted => "ERR_MICROSANDBOX_ABORTED",
             Self::CacheUnavailable => "ERR_MICROSANDBOX_CACHE_UNAVAILABLE",
             Self::Internal => "ERR_MICROSANDBOX_INTERNAL",
         }

@@ -2,6 +2,7 @@
 //! snapshots on top of the microsandbox SDK. Knows nothing of napi or JS.
 
 pub mod cache;
+pub mod cancel;
 pub mod error;
 pub mod files;
 mod guest;
@@ -21,6 +22,7 @@ mod sdk_text;
 pub mod settings;
 pub mod snapshots;
 
+pub use cancel::Cancel;
 pub use error::{Error, ErrorCode, Result};
 pub use lifecycle::{Ownership, Provider, Session, TemplateBootstrap};
 pub use process::Process;

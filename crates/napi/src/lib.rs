@@ -4,6 +4,7 @@
 mod error;
 mod files;
 mod inventory;
+mod pending;
 mod process;
 mod provider;
 mod session;

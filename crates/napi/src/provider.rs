@@ -5,6 +5,7 @@ use ai_sdk_microsandbox_core::{Provider, Settings, input};
 use napi_derive::napi;
 
 use crate::error::IntoNapi;
+use crate::pending::Pending;
 use crate::session::NativeSession;
 use crate::template::NativeTemplate;
 
@@ -41,28 +42,40 @@ impl NativeProvider {
         self.inner.supports_templates()
     }
 
-    /// A template to bootstrap for `identity`, or null when one is published.
+    /// Starts looking for `identity`'s template; the result is a template to
+    /// bootstrap, or null when one is published.
     #[napi]
-    pub async fn prepare_template(&self, identity: String) -> napi::Result<Option<NativeTemplate>> {
-        Ok(self.inner.prepare_template(&identity).await.napi()?.map(NativeTemplate::new))
+    pub fn prepare_template(&self, identity: String) -> NativePendingTemplate {
+        let provider = self.inner.clone();
+        NativePendingTemplate(Pending::start(|cancel| async move {
+            Ok(provider.prepare_template(&identity, &cancel).await?.map(NativeTemplate::new))
+        }))
     }
 
+    /// Starts creating a session; `cancel()` on the result stops the boot and removes what it made.
     #[napi]
-    pub async fn create_session(
+    pub fn create_session(
         &self,
         session_id: Option<serde_json::Value>,
         identity: Option<String>,
-    ) -> napi::Result<NativeSession> {
+    ) -> napi::Result<NativePendingSession> {
         let session_id = session_id.filter(|v| !v.is_null()).map(|v| input::session_id(&v)).transpose().napi()?;
-        let session = self.inner.create_session(session_id.as_deref(), identity.as_deref()).await.napi()?;
-        Ok(NativeSession::new(Arc::new(session)))
+        let provider = self.inner.clone();
+        Ok(NativePendingSession(Pending::start(|cancel| async move {
+            let session = provider.create_session(session_id.as_deref(), identity.as_deref(), &cancel).await?;
+            Ok(NativeSession::new(Arc::new(session)))
+        })))
     }
 
+    /// Starts resuming a session; `cancel()` stops waiting and leaves the session as it is.
     #[napi]
-    pub async fn resume_session(&self, session_id: serde_json::Value) -> napi::Result<NativeSession> {
+    pub fn resume_session(&self, session_id: serde_json::Value) -> napi::Result<NativePendingSession> {
         let session_id = input::session_id(&session_id).napi()?;
-        let session = self.inner.resume_session(&session_id).await.napi()?;
-        Ok(NativeSession::new(Arc::new(session)))
+        let provider = self.inner.clone();
+        Ok(NativePendingSession(Pending::start(|cancel| async move {
+            let session = provider.resume_session(&session_id, &cancel).await?;
+            Ok(NativeSession::new(Arc::new(session)))
+        })))
     }
 
     /// `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them.
@@ -75,5 +88,37 @@ impl NativeProvider {
         let options = PruneOptions::parse(keep_newest.as_ref(), keep_used_within_ms.as_ref()).napi()?;
         let (orphans, report) = self.inner.prune(options).await;
         Ok(PruneResult { removed_orphans: orphans, removed_templates: report.removed, kept_templates: report.kept })
+    }
+}
+
+#[napi]
+pub struct NativePendingSession(Pending<NativeSession>);
+
+#[napi]
+impl NativePendingSession {
+    #[napi]
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    #[napi]
+    pub async fn result(&self) -> napi::Result<NativeSession> {
+        self.0.result().await
+    }
+}
+
+#[napi]
+pub struct NativePendingTemplate(Pending<Option<NativeTemplate>>);
+
+#[napi]
+impl NativePendingTemplate {
+    #[napi]
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    #[napi]
+    pub async fn result(&self) -> napi::Result<Option<NativeTemplate>> {
+        self.0.result().await
     }
 }

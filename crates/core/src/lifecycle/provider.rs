@@ -15,6 +15,7 @@ use crate::naming::{self, OWNER_LABEL};
 use crate::ports::{LeasedPort, PortLeases};
 use crate::settings::{CreateSettings, PortProtocol, Settings, WrapSettings};
 use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
+use crate::cancel::Cancel;
 use crate::host::Host;
 use crate::{guest, runtime};
 
@@ -54,7 +55,7 @@ impl Provider {
     /// runs `bootstrapPreCommands`, and returns it for the caller's setup.
     /// `None` when a template is already published (maybe after waiting for
     /// another process that was bootstrapping it).
-    pub async fn prepare_template(&self, identity: &str) -> Result<Option<TemplateBootstrap>> {
+    pub async fn prepare_template(&self, identity: &str, cancel: &Cancel) -> Result<Option<TemplateBootstrap>> {
         let Settings::Create(settings) = &self.settings else { return Ok(None) };
         if !self.supports_templates() {
             return Ok(None);
@@ -67,7 +68,7 @@ impl Provider {
         if self.usable_template(&key, image_ref).await.is_some() {
             return Ok(None);
         }
-        let lock = TemplateStore::new(self.host.cache_root()).lock(&key).await?;
+        let lock = cancel.guard(TemplateStore::new(self.host.cache_root()).lock(&key)).await?;
         if self.usable_template(&key, image_ref).await.is_some() {
             return Ok(None);
         }
@@ -76,7 +77,7 @@ impl Provider {
         remove_sandbox(&name).await?;
         // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
         let target = Target { name: &name, ownership: Ownership::Ephemeral, lifetime: Lifetime::default() };
-        let session = match self.boot(settings, &source, &target, &[], None).await {
+        let session = match cancel.guard(self.boot(settings, &source, &target, &[], None)).await {
             Ok(session) => session,
             Err(err) => {
                 let _ = remove_sandbox(&name).await;
@@ -108,15 +109,15 @@ impl Provider {
     /// outlives this process and can be resumed; without one it is removed on
     /// stop, and by the next process if this one dies first. With an
     /// `identity` that has a published template, the session forks from it.
-    pub async fn create_session(&self, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
+    pub async fn create_session(&self, session_id: Option<&str>, identity: Option<&str>, cancel: &Cancel) -> Result<Session> {
         match &self.settings {
-            Settings::Create(s) => self.create(s, session_id, identity).await,
+            Settings::Create(s) => self.create(s, session_id, identity, cancel).await,
             Settings::Wrap(w) => self.attach(w).await,
         }
     }
 
     /// Reattaches to a running session, or restarts a stopped one, by `session_id`.
-    pub async fn resume_session(&self, session_id: &str) -> Result<Session> {
+    pub async fn resume_session(&self, session_id: &str, cancel: &Cancel) -> Result<Session> {
         let settings = match &self.settings {
             Settings::Create(s) => s,
             Settings::Wrap(w) => return self.attach(w).await,
@@ -149,12 +150,20 @@ impl Provider {
                 ),
             ));
         }
-        let sandbox = match handle.connect_or_start_detached().await {
-            Ok(sandbox) => sandbox,
-            Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(&name, err).await),
-            Err(e) => return Err(e.into()),
-        };
-        let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.guest_env()).await?;
+        // An abort only stops waiting: a resumed session stays as it is, stopped or started.
+        let (sandbox, guest) = cancel
+            .guard(async {
+                let sandbox = match handle.connect_or_start_detached().await {
+                    Ok(sandbox) => sandbox,
+                    Err(err @ MicrosandboxError::BootStart { .. }) => {
+                        return Err(runtime::explain_boot_failure(&name, err).await);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.guest_env()).await?;
+                Ok((sandbox, guest))
+            })
+            .await?;
         Ok(Session::new(
             Arc::new(sandbox),
             guest,
@@ -180,7 +189,13 @@ impl Provider {
         naming::session_name(settings.name.as_deref(), session_id)
     }
 
-    async fn create(&self, settings: &CreateSettings, session_id: Option<&str>, identity: Option<&str>) -> Result<Session> {
+    async fn create(
+        &self,
+        settings: &CreateSettings,
+        session_id: Option<&str>,
+        identity: Option<&str>,
+        cancel: &Cancel,
+    ) -> Result<Session> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
         let root = self.host.cache_root();
@@ -190,7 +205,7 @@ impl Provider {
         let (template, _template_hold) = match (identity, &source) {
             (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
                 let key = snapshots::template_key(identity, settings, image_ref);
-                let hold = TemplateStore::new(self.host.cache_root()).lock_shared(&key).await?;
+                let hold = cancel.guard(TemplateStore::new(self.host.cache_root()).lock_shared(&key)).await?;
                 (self.usable_template(&key, image_ref).await, Some(hold))
             }
             _ => (None, None),
@@ -207,7 +222,8 @@ impl Provider {
         let ports = PortLeases::new(self.host.cache_root())
             .acquire(&name, &settings.ports, &|owner| live.contains(owner) || self.host.is_creating(owner))?;
         let target = Target { name: &name, ownership, lifetime: Lifetime::of(settings, ownership) };
-        match self.boot(settings, &source, &target, &ports, template.as_ref()).await {
+        // An abort drops the boot wherever it is; the failure path below removes what it made.
+        match cancel.guard(self.boot(settings, &source, &target, &ports, template.as_ref())).await {
             Ok(session) => {
                 if let Some(template) = &template {
                     TemplateStore::new(self.host.cache_root()).touch(&template.key);
