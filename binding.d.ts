@@ -22,6 +22,16 @@ export declare class NativeFileWriter {
   abort(): Promise<void>
 }
 
+export declare class NativePendingSession {
+  cancel(): void
+  result(): Promise<NativeSession>
+}
+
+export declare class NativePendingTemplate {
+  cancel(): void
+  result(): Promise<NativeTemplate | null>
+}
+
 export declare class NativeProcess {
   get pid(): number
   /** Next stdout chunk, or null at end of output. */
@@ -42,10 +52,15 @@ export declare class NativeProvider {
   /** True when the provider wraps a sandbox the caller owns. */
   get wrapsSandbox(): boolean
   get supportsTemplates(): boolean
-  /** A template to bootstrap for `identity`, or null when one is published. */
-  prepareTemplate(identity: string): Promise<NativeTemplate | null>
-  createSession(sessionId?: any | undefined | null, identity?: string | undefined | null): Promise<NativeSession>
-  resumeSession(sessionId: any): Promise<NativeSession>
+  /**
+   * Starts looking for `identity`'s template; the result is a template to
+   * bootstrap, or null when one is published.
+   */
+  prepareTemplate(identity: string): NativePendingTemplate
+  /** Starts creating a session; `cancel()` on the result stops the boot and removes what it made. */
+  createSession(sessionId?: any | undefined | null, identity?: string | undefined | null): NativePendingSession
+  /** Starts resuming a session; `cancel()` stops waiting and leaves the session as it is. */
+  resumeSession(sessionId: any): NativePendingSession
   /** `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them. */
   prune(keepNewest?: any | undefined | null, keepUsedWithinMs?: any | undefined | null): Promise<PruneResult>
 }
