@@ -56,7 +56,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime::configure(std::env::args().nth(2).as_deref().map(std::path::Path::new));
     let host = ai_sdk_microsandbox_core::host::Host::shared(std::env::temp_dir().join("aisdk-fork-bench"));
     let source = image::resolve(&host, &image_arg).await?;
-    let suffix = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() & 0xff_ffff);
+    let suffix =
+        format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() & 0xff_ffff);
     let build = |name: String| source.apply(Sandbox::builder(name)).memory(1024u32);
 
     let cold = measure("cold create from the image", false, || build(format!("bench-cold-{suffix}")).create()).await;

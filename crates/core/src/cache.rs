@@ -15,9 +15,7 @@ use crate::error::{Error, ErrorCode, Result};
 pub fn root() -> PathBuf {
     match std::env::var_os("AI_SDK_MICROSANDBOX_CACHE_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => dirs::cache_dir()
-            .unwrap_or_else(std::env::temp_dir)
-            .join("ai-sdk-microsandbox"),
+        None => dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("ai-sdk-microsandbox"),
     }
 }
 
@@ -78,11 +76,7 @@ pub fn remove_stale_temps(dir: &Path) {
 fn temp_path(path: &Path) -> PathBuf {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}.{}-{}{TEMP_SUFFIX}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ))
+    path.with_file_name(format!(".{name}.{}-{}{TEMP_SUFFIX}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)))
 }
 
 /// A file that exists only to be locked.
@@ -90,13 +84,7 @@ pub fn lock_file(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
         ensure_dir(dir)?;
     }
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| io_error(path, e))
+    OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map_err(|e| io_error(path, e))
 }
 
 /// Cache I/O failures name the path and what to fix (a read-only or full disk, wrong owner).
@@ -155,12 +143,7 @@ mod tests {
         let fresh = dir.join(format!(".b.json.1-1{TEMP_SUFFIX}"));
         std::fs::write(&old, b"").unwrap();
         std::fs::write(&fresh, b"").unwrap();
-        File::options()
-            .write(true)
-            .open(&old)
-            .unwrap()
-            .set_modified(SystemTime::now() - STALE_TEMP_AGE * 2)
-            .unwrap();
+        File::options().write(true).open(&old).unwrap().set_modified(SystemTime::now() - STALE_TEMP_AGE * 2).unwrap();
         remove_stale_temps(&dir);
         assert!(!old.exists() && fresh.exists());
         std::fs::remove_dir_all(dir).unwrap();

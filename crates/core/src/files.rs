@@ -55,7 +55,9 @@ fn classify(path: &str, err: MicrosandboxError) -> FsFailure {
 
 fn fs_error(path: &str, err: MicrosandboxError) -> Error {
     match classify(path, err) {
-        FsFailure::Missing => Error::new(ErrorCode::FileSystem, format!("cannot access guest file {path}: no such file or directory")),
+        FsFailure::Missing => {
+            Error::new(ErrorCode::FileSystem, format!("cannot access guest file {path}: no such file or directory"))
+        }
         FsFailure::Other(e) => e,
     }
 }
@@ -71,10 +73,9 @@ async fn check_readable(sandbox: &microsandbox::Sandbox, path: &str) -> Result<O
     match sandbox.fs().stat_with_follow(path, true).await {
         Ok(meta) => match meta.kind {
             FsEntryKind::File => Ok(Some(meta.size)),
-            FsEntryKind::Directory => Err(Error::new(
-                ErrorCode::FileSystem,
-                format!("cannot read guest file {path}: it is a directory"),
-            )),
+            FsEntryKind::Directory => {
+                Err(Error::new(ErrorCode::FileSystem, format!("cannot read guest file {path}: it is a directory")))
+            }
             FsEntryKind::Symlink | FsEntryKind::Other => Err(Error::new(
                 ErrorCode::FileSystem,
                 format!("cannot read guest file {path}: it is not a regular file (a device, FIFO or socket)"),
@@ -241,7 +242,10 @@ pub(crate) async fn open_write(sandbox: &Arc<Sandbox>, path: &str) -> Result<Fil
             Err(_) => (path.to_owned(), None),
         },
         Ok(meta) if meta.kind == FsEntryKind::Directory => {
-            return Err(Error::new(ErrorCode::FileSystem, format!("cannot write guest file {path}: it is a directory")));
+            return Err(Error::new(
+                ErrorCode::FileSystem,
+                format!("cannot write guest file {path}: it is a directory"),
+            ));
         }
         Ok(meta) => (path.to_owned(), Some(meta.mode & 0o7777)),
         Err(err) => match classify(path, err) {

@@ -35,13 +35,14 @@ pub async fn probe(
     settings_env: &BTreeMap<String, String>,
 ) -> Result<GuestInfo> {
     let output = sandbox
-        .exec_with("/bin/sh", |o| {
-            o.args(["-c", PROBE_SCRIPT])
-                .env("W", workdir.unwrap_or(""))
-                .stdin_null()
-        })
+        .exec_with("/bin/sh", |o| o.args(["-c", PROBE_SCRIPT]).env("W", workdir.unwrap_or("")).stdin_null())
         .await
-        .map_err(|e| Error::new(ErrorCode::ExecFailed, format!("cannot run /bin/sh in the guest (does the image have one?): {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::ExecFailed,
+                format!("cannot run /bin/sh in the guest (does the image have one?): {e}"),
+            )
+        })?;
     if output.status().code != 0 {
         return Err(Error::new(
             ErrorCode::InvalidSettings,
@@ -67,9 +68,5 @@ pub async fn probe(
         env.insert("IS_SANDBOX".to_owned(), "1".to_owned());
     }
     env.extend(settings_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Ok(GuestInfo {
-        working_directory: wd,
-        shell: if bash.is_empty() { "/bin/sh".to_owned() } else { bash },
-        env,
-    })
+    Ok(GuestInfo { working_directory: wd, shell: if bash.is_empty() { "/bin/sh".to_owned() } else { bash }, env })
 }

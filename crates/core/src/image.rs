@@ -46,9 +46,8 @@ pub async fn resolve(host: &Host, image: &str) -> Result<ImageSource> {
         return Ok(ImageSource::Reference(image.to_owned()));
     }
     let path = PathBuf::from(image);
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}"))
-    })?;
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}")))?;
     if meta.is_file() && is_archive(&path) {
         return load_archive(host, &path, &meta).await.map(ImageSource::Reference);
     }

@@ -43,7 +43,9 @@ pub(crate) fn env_map(value: Option<&Value>, field: &str, code: ErrorCode) -> Re
     let obj = match value {
         None | Some(Value::Null) => return Ok(BTreeMap::new()),
         Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(err(format!("`{field}` must be an object of string values, e.g. {{ NODE_ENV: 'test' }}"))),
+        Some(_) => {
+            return Err(err(format!("`{field}` must be an object of string values, e.g. {{ NODE_ENV: 'test' }}")));
+        }
     };
     let mut env = BTreeMap::new();
     for (key, v) in obj {
@@ -114,9 +116,7 @@ pub fn protocol(value: &Value) -> Result<&str> {
 
 /// A non-negative whole number, for options such as `prune({ keepNewest })`.
 pub fn count(value: &Value, field: &str) -> Result<u64> {
-    value
-        .as_u64()
-        .ok_or_else(|| invalid(format!("`{field}` must be a whole number >= 0 (got {})", shape(value))))
+    value.as_u64().ok_or_else(|| invalid(format!("`{field}` must be a whole number >= 0 (got {})", shape(value))))
 }
 
 /// A non-negative duration (the caller's unit is named in `field`).
@@ -178,7 +178,16 @@ mod tests {
 
     #[test]
     fn session_ids_are_printable_ascii_without_paths() {
-        for bad in [json!(""), json!("x".repeat(1_000_000)), json!("a/b"), json!(".."), json!("a\u{0}"), json!("chat-😀"), json!(42), json!(null)] {
+        for bad in [
+            json!(""),
+            json!("x".repeat(1_000_000)),
+            json!("a/b"),
+            json!(".."),
+            json!("a\u{0}"),
+            json!("chat-😀"),
+            json!(42),
+            json!(null),
+        ] {
             let err = session_id(&bad).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidArgument);
             assert!(err.message.contains("`sessionId`") && !err.message.contains("xxxx"), "{}", err.message);

@@ -49,10 +49,7 @@ pub fn host_report() -> HostReport {
             })
         })
         .collect();
-    let problems = diagnosis
-        .problems
-        .into_iter()
-        .map(|p| HostProblem { headline: p.headline, hints: p.hints })
-        .collect();
+    let problems =
+        diagnosis.problems.into_iter().map(|p| HostProblem { headline: p.headline, hints: p.hints }).collect();
     HostReport { checks, problems, cache_dir: crate::cache::root() }
 }

@@ -65,7 +65,10 @@ mod tests {
     #[test]
     fn a_long_custom_prefix_shortens_the_readable_part_never_the_hash() {
         let prefix = "p".repeat(MAX_PREFIX_BYTES);
-        let (a, b) = (session_name(Some(&prefix), &"a".repeat(80)), session_name(Some(&prefix), &format!("{}b", "a".repeat(79))));
+        let (a, b) = (
+            session_name(Some(&prefix), &"a".repeat(80)),
+            session_name(Some(&prefix), &format!("{}b", "a".repeat(79))),
+        );
         assert_ne!(a, b);
         for name in [&a, &b] {
             microsandbox::validate_sandbox_name(name).unwrap();

@@ -41,9 +41,7 @@ impl NetworkPolicySetting {
                 denied_cidrs: list("deniedCIDRs")?,
             },
             _ => {
-                return Err(Error::invalid(
-                    "`networkPolicy.mode` must be 'allow-all', 'deny-all' or 'custom'",
-                ));
+                return Err(Error::invalid("`networkPolicy.mode` must be 'allow-all', 'deny-all' or 'custom'"));
             }
         };
         let allowed_keys: &[&str] = match policy {
@@ -126,7 +124,9 @@ pub fn parse_host_ports(value: Option<&Value>) -> Result<Vec<u16>> {
     let items = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(Error::invalid("`allowHostPorts` must be an array of host TCP port numbers, e.g. [11434]")),
+        Some(_) => {
+            return Err(Error::invalid("`allowHostPorts` must be an array of host TCP port numbers, e.g. [11434]"));
+        }
     };
     let mut ports = Vec::new();
     for (i, v) in items.iter().enumerate() {
@@ -192,9 +192,16 @@ mod tests {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|p| if p["start"] == p["end"] { p["start"].to_string() } else { format!("{}-{}", p["start"], p["end"]) })
+                    .map(|p| {
+                        if p["start"] == p["end"] {
+                            p["start"].to_string()
+                        } else {
+                            format!("{}-{}", p["start"], p["end"])
+                        }
+                    })
                     .collect();
-                let protocols: Vec<&str> = r["protocols"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+                let protocols: Vec<&str> =
+                    r["protocols"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
                 let dest = match r["destination"].as_object().map(|o| o.iter().next().unwrap()) {
                     Some((kind, v)) => format!("{kind}:{}", v.as_str().unwrap()),
                     None => r["destination"].as_str().unwrap().to_owned(),
@@ -249,7 +256,12 @@ mod tests {
         assert_eq!(r[1..10], GUARD);
         assert_eq!(
             r[10..],
-            ["allow domain:registry.npmjs.org", "allow domain_suffix:anthropic.com", "allow cidr:0.0.0.0/0", "allow cidr:10.1.0.0/16"]
+            [
+                "allow domain:registry.npmjs.org",
+                "allow domain_suffix:anthropic.com",
+                "allow cidr:0.0.0.0/0",
+                "allow cidr:10.1.0.0/16"
+            ]
         );
         // No rule lets DNS through by port: only the allowed names resolve.
         assert!(!r.iter().any(|rule| rule.starts_with("allow group:host")));

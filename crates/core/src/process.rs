@@ -218,20 +218,14 @@ impl Process {
         let dir = format!("{RUN_DIR}/{}", crate::naming::anonymous_name());
         let launch = sandbox
             .exec_with("/bin/sh", |o| {
-                o.args(["-c", LAUNCH_SCRIPT, "launch", &dir, shell, command])
-                    .cwd(cwd)
-                    .envs(env)
-                    .stdin_bytes(Vec::new())
+                o.args(["-c", LAUNCH_SCRIPT, "launch", &dir, shell, command]).cwd(cwd).envs(env).stdin_bytes(Vec::new())
             })
             .await
             .map_err(Error::from)?;
         let pid: u32 = launch.stdout().unwrap_or_default().trim().parse().map_err(|_| {
             Error::new(
                 ErrorCode::ExecFailed,
-                format!(
-                    "command could not start: {}",
-                    String::from_utf8_lossy(launch.stderr_bytes()).trim()
-                ),
+                format!("command could not start: {}", String::from_utf8_lossy(launch.stderr_bytes()).trim()),
             )
         })?;
         let mut attempts = 0;
@@ -379,7 +373,13 @@ const MAX_STREAM_ATTEMPTS: u32 = 11;
 /// (stdout, stderr) until its wrapper exits. The process already runs, so a
 /// stream that fails to start is retried with backoff, counting in `attempts`
 /// across the process's life.
-async fn stream_detached(sandbox: &Sandbox, dir: &str, pid: u32, from: [u64; 2], attempts: &mut u32) -> Result<ExecHandle> {
+async fn stream_detached(
+    sandbox: &Sandbox,
+    dir: &str,
+    pid: u32,
+    from: [u64; 2],
+    attempts: &mut u32,
+) -> Result<ExecHandle> {
     let (pid, out, err) = (pid.to_string(), (from[0] + 1).to_string(), (from[1] + 1).to_string());
     loop {
         if *attempts > 0 {
@@ -497,7 +497,10 @@ mod tests {
 
     #[test]
     fn output_beyond_the_limit_keeps_head_and_tail_and_says_what_was_cut() {
-        assert_eq!(capped(8, &[b"abc", b"defghij", b"kl", b"mnop"]), "abcd\n[ai-sdk-microsandbox: 8 bytes of output omitted]\nmnop");
+        assert_eq!(
+            capped(8, &[b"abc", b"defghij", b"kl", b"mnop"]),
+            "abcd\n[ai-sdk-microsandbox: 8 bytes of output omitted]\nmnop"
+        );
         let flood: Vec<&[u8]> = std::iter::repeat_n(&b"0123456789"[..], 1000).collect();
         let ten = "0123456789".repeat(5);
         assert_eq!(capped(100, &flood), format!("{ten}\n[ai-sdk-microsandbox: 9900 bytes of output omitted]\n{ten}"));

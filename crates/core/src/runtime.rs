@@ -1,7 +1,6 @@
 //! Finding the microsandbox runtime (`msb` + libkrunfw) and telling the user,
 //! in plain words, when this host cannot run microVMs.
 
-
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -9,7 +8,6 @@ use microsandbox::setup::{CheckState, Diagnosis};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorCode, Result};
-
 
 /// The microsandbox version this package is built on: the SDK pin, the
 /// runtime package it depends on, and what template snapshots are written by.
@@ -26,9 +24,10 @@ pub fn configure(packaged_msb: Option<&Path>) {
             return;
         }
         if let Some(home) = std::env::var_os("MSB_HOME").filter(|h| !h.is_empty())
-            && Path::new(&home).join("bin/msb").exists() {
-                return;
-            }
+            && Path::new(&home).join("bin/msb").exists()
+        {
+            return;
+        }
         if let Some(msb) = packaged_msb.filter(|p| p.exists()) {
             microsandbox::config::set_sdk_msb_path(msb.to_path_buf());
         }
@@ -94,9 +93,10 @@ fn diagnosis_error(diagnosis: &Diagnosis) -> Option<Error> {
     if diagnosis.problems.is_empty() {
         return None;
     }
-    let runtime_failed = diagnosis.sections.iter().any(|s| {
-        s.title.eq_ignore_ascii_case("runtime") && s.checks.iter().any(|c| c.state == CheckState::Fail)
-    });
+    let runtime_failed = diagnosis
+        .sections
+        .iter()
+        .any(|s| s.title.eq_ignore_ascii_case("runtime") && s.checks.iter().any(|c| c.state == CheckState::Fail));
     let mut text = String::new();
     for problem in &diagnosis.problems {
         text.push_str(&format!("\n  - {}", problem.headline));
@@ -142,6 +142,9 @@ mod version_tests {
             assert!(text.contains(&runtime_dep), "{file} depends on another runtime version");
         }
         let probe = format!("msb_version={RUNTIME_VERSION}\n");
-        assert!(include_str!("../../../scripts/vmhost/kvm-probe.sh").contains(&probe), "kvm-probe.sh checks another msb");
+        assert!(
+            include_str!("../../../scripts/vmhost/kvm-probe.sh").contains(&probe),
+            "kvm-probe.sh checks another msb"
+        );
     }
 }

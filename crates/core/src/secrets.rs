@@ -65,9 +65,9 @@ pub fn parse(value: Option<&Value>) -> Result<Vec<SecretSetting>> {
                 .enumerate()
                 .map(|(j, h)| {
                     let host = h.as_str().unwrap_or_default();
-                    crate::policy::check_host_name(host).map(|()| host.to_owned()).map_err(|problem| {
-                        Error::invalid(format!("`{field}.allowedHosts[{j}]` {problem}"))
-                    })
+                    crate::policy::check_host_name(host)
+                        .map(|()| host.to_owned())
+                        .map_err(|problem| Error::invalid(format!("`{field}.allowedHosts[{j}]` {problem}")))
                 })
                 .collect::<Result<_>>()?,
             _ => {
@@ -152,8 +152,13 @@ mod tests {
         // A variable only this test sets, so it does not race other tests.
         let var = "AISDK_TEST_SECRET_SCRUB";
         unsafe { std::env::set_var(var, "sk-real-value") };
-        let secrets = vec![SecretSetting { name: "KEY".into(), host_env: var.into(), allowed_hosts: vec!["x.com".into()] }];
-        let mut env = BTreeMap::from([("KEY".to_owned(), "sk-real-value".to_owned()), ("OTHER".to_owned(), "sk-real-value".to_owned()), ("PLAIN".to_owned(), "keep".to_owned())]);
+        let secrets =
+            vec![SecretSetting { name: "KEY".into(), host_env: var.into(), allowed_hosts: vec!["x.com".into()] }];
+        let mut env = BTreeMap::from([
+            ("KEY".to_owned(), "sk-real-value".to_owned()),
+            ("OTHER".to_owned(), "sk-real-value".to_owned()),
+            ("PLAIN".to_owned(), "keep".to_owned()),
+        ]);
         scrub(&mut env, &secrets);
         assert_eq!(env["KEY"], "$MSB_KEY");
         assert_eq!(env["OTHER"], "$MSB_KEY");

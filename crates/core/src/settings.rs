@@ -63,6 +63,8 @@ pub struct WrapSettings {
 }
 
 #[derive(Debug, Clone)]
+// One per provider: the size difference costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Settings {
     Create(CreateSettings),
     Wrap(WrapSettings),
@@ -110,10 +112,7 @@ impl Settings {
                     "`bridgePorts` only applies with `sandbox` (wrap mode); in create mode use `ports`",
                 ));
             }
-            return Err(Error::invalid(format!(
-                "unknown setting `{key}`; expected one of: {}",
-                known_here.join(", ")
-            )));
+            return Err(Error::invalid(format!("unknown setting `{key}`; expected one of: {}", known_here.join(", "))));
         }
         if wrap { parse_wrap(obj).map(Self::Wrap) } else { parse_create(obj).map(Self::Create) }
     }
@@ -139,9 +138,12 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
     };
     let workdir = opt_string(obj, "workdir")?;
     if let Some(dir) = &workdir
-        && (!dir.starts_with('/') || dir.contains('\0')) {
-            return Err(Error::invalid(format!("`workdir` must be an absolute guest path such as '/workspace' (got {dir:?})")));
-        }
+        && (!dir.starts_with('/') || dir.contains('\0'))
+    {
+        return Err(Error::invalid(format!(
+            "`workdir` must be an absolute guest path such as '/workspace' (got {dir:?})"
+        )));
+    }
     let ports = parse_ports(obj.get("ports"))?;
     let env = parse_env(obj.get("env"))?;
     let network_policy = match obj.get("networkPolicy") {
@@ -154,8 +156,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
     let max_duration_secs = opt_whole_seconds(obj, "maxDurationMs")?;
     let name = opt_string(obj, "name")?;
     if let Some(name) = &name {
-        microsandbox::validate_sandbox_name(name)
-            .map_err(|e| Error::invalid(format!("`name`: {e}")))?;
+        microsandbox::validate_sandbox_name(name).map_err(|e| Error::invalid(format!("`name`: {e}")))?;
         if name.len() > crate::naming::MAX_PREFIX_BYTES {
             return Err(Error::invalid(format!(
                 "`name` must be at most {} bytes: session names append the session id and a hash",
@@ -248,9 +249,9 @@ fn parse_ports(value: Option<&Value>) -> Result<Vec<PortSetting>> {
         let guest = port_of("guest")?;
         let bind = match obj.get("bind") {
             None | Some(Value::Null) => IpAddr::from([127, 0, 0, 1]),
-            Some(Value::String(s)) => s
-                .parse()
-                .map_err(|_| Error::invalid(format!("`{field}.bind` must be an IP address such as '127.0.0.1' (got {s:?})")))?,
+            Some(Value::String(s)) => s.parse().map_err(|_| {
+                Error::invalid(format!("`{field}.bind` must be an IP address such as '127.0.0.1' (got {s:?})"))
+            })?,
             Some(_) => return Err(Error::invalid(format!("`{field}.bind` must be an IP address string"))),
         };
         let protocol = match obj.get("protocol") {
@@ -349,7 +350,10 @@ mod tests {
         let Settings::Create(s) = Settings::parse(&json!({
             "image": "node:22", "cpus": 2, "memory": 1024,
             "ports": [{ "host": 4000, "guest": 4000 }], "env": { "A": "1" }
-        })).unwrap() else { panic!("expected create mode") };
+        }))
+        .unwrap() else {
+            panic!("expected create mode")
+        };
         assert_eq!(s.cpus, Some(2));
         assert_eq!(s.memory_mib, Some(1024));
         assert_eq!(s.ports[0].bind, IpAddr::from([127, 0, 0, 1]));
@@ -362,8 +366,10 @@ mod tests {
         assert!(err(json!({ "image": "x", "cpus": 0 })).contains("`cpus`"));
         assert!(err(json!({ "image": "x", "memory": 512.5 })).contains("`memory`"));
         assert!(err(json!({ "image": "x", "ports": [{ "host": 70000, "guest": 1 }] })).contains("`ports[0].host`"));
-        assert!(err(json!({ "image": "x", "ports": [{ "host": 1, "guest": 1 }, { "host": 1, "guest": 2 }] }))
-            .contains("host port 1 twice"));
+        assert!(
+            err(json!({ "image": "x", "ports": [{ "host": 1, "guest": 1 }, { "host": 1, "guest": 2 }] }))
+                .contains("host port 1 twice")
+        );
         assert!(err(json!({ "image": "x", "imgae": "y" })).contains("unknown setting `imgae`"));
         assert!(err(json!({ "sandbox": "sb", "image": "x" })).contains("`image` cannot be combined with `sandbox`"));
         assert!(err(json!({ "cpus": 1 })).contains("`image` is required"));
@@ -374,7 +380,9 @@ mod tests {
         assert!(err(json!({ "image": "x", "cpus": 256 })).contains("`cpus`"));
         assert!(err(json!({ "image": "x", "memory": 4294967296u64 })).contains("`memory`"));
         assert!(err(json!({ "image": "x", "memory": 1e300 })).contains("`memory`"));
-        assert!(err(json!({ "image": "x", "publicHostname": "evil.com\r\nX-Injected: 1" })).contains("`publicHostname`"));
+        assert!(
+            err(json!({ "image": "x", "publicHostname": "evil.com\r\nX-Injected: 1" })).contains("`publicHostname`")
+        );
         assert!(err(json!({ "image": "x", "publicHostname": "http://x" })).contains("`publicHostname`"));
         assert!(Settings::parse(&json!({ "image": "x", "publicHostname": "[::1]" })).is_ok());
     }
@@ -388,7 +396,9 @@ mod tests {
     #[test]
     fn wrap_settings_parse() {
         let Settings::Wrap(w) = Settings::parse(&json!({ "sandbox": "mine", "bridgePorts": [4000, 4001] })).unwrap()
-        else { panic!("expected wrap mode") };
+        else {
+            panic!("expected wrap mode")
+        };
         assert_eq!(w.sandbox, "mine");
         assert_eq!(w.bridge_ports, vec![4000, 4001]);
     }

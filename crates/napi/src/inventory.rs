@@ -37,11 +37,7 @@ pub fn host_report() -> HostReport {
             .into_iter()
             .map(|c| HostCheck { section: c.section, label: c.label, state: c.state.to_string(), value: c.value })
             .collect(),
-        problems: report
-            .problems
-            .into_iter()
-            .map(|p| HostProblem { headline: p.headline, hints: p.hints })
-            .collect(),
+        problems: report.problems.into_iter().map(|p| HostProblem { headline: p.headline, hints: p.hints }).collect(),
         cache_dir: report.cache_dir.to_string_lossy().into_owned(),
     }
 }

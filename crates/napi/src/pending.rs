@@ -31,8 +31,10 @@ impl<T: Send + 'static> Pending<T> {
     /// The work's result; only the first call gets it.
     pub async fn result(&self) -> napi::Result<T> {
         let rx = self.outcome.lock().await.take();
-        let rx = rx.ok_or_else(|| napi::Error::from_reason("[ERR_MICROSANDBOX_INTERNAL] result() was already taken"))?;
-        let outcome = rx.await.map_err(|_| napi::Error::from_reason("[ERR_MICROSANDBOX_INTERNAL] the native task ended"))?;
+        let rx =
+            rx.ok_or_else(|| napi::Error::from_reason("[ERR_MICROSANDBOX_INTERNAL] result() was already taken"))?;
+        let outcome =
+            rx.await.map_err(|_| napi::Error::from_reason("[ERR_MICROSANDBOX_INTERNAL] the native task ended"))?;
         outcome.map_err(crate::error::to_napi)
     }
 }

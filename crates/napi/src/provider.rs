@@ -14,7 +14,6 @@ pub struct NativeProvider {
     inner: Arc<Provider>,
 }
 
-
 #[napi(object)]
 pub struct PruneResult {
     pub removed_orphans: Vec<String>,

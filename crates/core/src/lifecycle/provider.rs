@@ -9,14 +9,14 @@ use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
 use super::lifetime::Lifetime;
 use super::record::SessionRecord;
 use super::session::{Ownership, Session, remove_sandbox};
+use crate::cancel::Cancel;
 use crate::error::{Error, ErrorCode, Result};
+use crate::host::Host;
 use crate::image::{self, ImageSource};
 use crate::naming::{self, OWNER_LABEL};
 use crate::ports::{LeasedPort, PortLeases};
 use crate::settings::{CreateSettings, PortProtocol, Settings, WrapSettings};
 use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
-use crate::cancel::Cancel;
-use crate::host::Host;
 use crate::{guest, runtime};
 
 pub struct Provider {
@@ -109,7 +109,12 @@ impl Provider {
     /// outlives this process and can be resumed; without one it is removed on
     /// stop, and by the next process if this one dies first. With an
     /// `identity` that has a published template, the session forks from it.
-    pub async fn create_session(&self, session_id: Option<&str>, identity: Option<&str>, cancel: &Cancel) -> Result<Session> {
+    pub async fn create_session(
+        &self,
+        session_id: Option<&str>,
+        identity: Option<&str>,
+        cancel: &Cancel,
+    ) -> Result<Session> {
         match &self.settings {
             Settings::Create(s) => self.create(s, session_id, identity, cancel).await,
             Settings::Wrap(w) => self.attach(w).await,
@@ -126,7 +131,9 @@ impl Provider {
         let not_found = || {
             Error::new(
                 ErrorCode::SessionNotFound,
-                format!("no sandbox session with id '{session_id}' exists (it was never created here, or was destroyed)"),
+                format!(
+                    "no sandbox session with id '{session_id}' exists (it was never created here, or was destroyed)"
+                ),
             )
         };
         let record = SessionRecord::load(self.host.cache_root(), &name).ok_or_else(not_found)?;
@@ -140,7 +147,10 @@ impl Provider {
         // A stopped session's host ports were free while it ran; if another program took one
         // since, the runtime would only log it and the URL would reach that program instead.
         let running = matches!(handle.status_snapshot(), microsandbox::sandbox::SandboxStatus::Running);
-        if !running && let Some(port) = record.ports.iter().find(|p| p.protocol == PortProtocol::Tcp && crate::ports::published(p)) {
+        if !running
+            && let Some(port) =
+                record.ports.iter().find(|p| p.protocol == PortProtocol::Tcp && crate::ports::published(p))
+        {
             return Err(Error::new(
                 ErrorCode::PortUnavailable,
                 format!(
@@ -306,7 +316,9 @@ impl Provider {
         };
         let sandbox = match created {
             Ok(sandbox) => Arc::new(sandbox),
-            Err(err @ MicrosandboxError::BootStart { .. }) => return Err(runtime::explain_boot_failure(name, err).await),
+            Err(err @ MicrosandboxError::BootStart { .. }) => {
+                return Err(runtime::explain_boot_failure(name, err).await);
+            }
             Err(err) if agent_never_came_up(&err) => {
                 return Err(Error::new(
                     ErrorCode::BootFailed,
@@ -322,7 +334,10 @@ impl Provider {
         if let Some(port) = ports.iter().find(|p| p.protocol == PortProtocol::Tcp && !crate::ports::published(p)) {
             return Err(Error::new(
                 ErrorCode::PortUnavailable,
-                format!("host port {} for guest port {} could not be bound (taken by another program?)", port.host, port.guest),
+                format!(
+                    "host port {} for guest port {} could not be bound (taken by another program?)",
+                    port.host, port.guest
+                ),
             ));
         }
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
@@ -376,7 +391,10 @@ impl Provider {
         let sandbox = handle.connect().await.map_err(|e| match e {
             MicrosandboxError::SandboxNotRunning(_) => Error::new(
                 ErrorCode::SessionStopped,
-                format!("the wrapped sandbox '{}' is not running; start it first (wrap mode never starts it)", settings.sandbox),
+                format!(
+                    "the wrapped sandbox '{}' is not running; start it first (wrap mode never starts it)",
+                    settings.sandbox
+                ),
             ),
             other => other.into(),
         })?;
@@ -548,7 +566,11 @@ fn network_policy(settings: &CreateSettings) -> std::result::Result<microsandbox
 /// Runs `bootstrapPreCommands` in order on a fresh sandbox; the first failure
 /// fails the create with the end of its stderr. The command is named by its
 /// index only, and env values are masked in the output: either may hold a token.
-async fn run_bootstrap_pre_commands(sandbox: &Arc<Sandbox>, guest: &guest::GuestInfo, settings: &CreateSettings) -> Result<()> {
+async fn run_bootstrap_pre_commands(
+    sandbox: &Arc<Sandbox>,
+    guest: &guest::GuestInfo,
+    settings: &CreateSettings,
+) -> Result<()> {
     let commands = &settings.bootstrap_pre_commands;
     for (i, command) in commands.iter().enumerate() {
         let process = crate::process::Process::exec(

@@ -184,9 +184,7 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::exec(self.sandbox.clone(), &self.guest.shell, command, cwd, env)
-            .await
-            .map_err(|e| self.stopped_or(e))
+        Process::exec(self.sandbox.clone(), &self.guest.shell, command, cwd, env).await.map_err(|e| self.stopped_or(e))
     }
 
     /// Starts `command` detached from this host process, for `spawn()`: it
@@ -324,9 +322,10 @@ pub(crate) async fn remove_sandbox(name: &str) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await
-        && !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) {
-            let _ = handle.kill().await;
-        }
+        && !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_))
+    {
+        let _ = handle.kill().await;
+    }
     match handle.remove().await {
         Ok(()) | Err(MicrosandboxError::SandboxNotFound(_)) => Ok(()),
         Err(e) => Err(e.into()),

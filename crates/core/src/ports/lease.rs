@@ -69,10 +69,8 @@ impl PortLeases {
         is_alive: &dyn Fn(&str) -> bool,
     ) -> Result<LeasedPort> {
         let _guard = self.lock()?;
-        let port = candidates
-            .iter()
-            .find(|p| self.available(owner, p.protocol, p.host, is_alive))
-            .ok_or_else(|| {
+        let port =
+            candidates.iter().find(|p| self.available(owner, p.protocol, p.host, is_alive)).ok_or_else(|| {
                 Error::new(
                     ErrorCode::PortUnavailable,
                     "every port in `bridgePorts` is leased by a live session; add ports or end a session",
@@ -177,9 +175,8 @@ fn ephemeral_port(protocol: PortProtocol, bind: IpAddr) -> Result<u16> {
         PortProtocol::Tcp => TcpListener::bind((bind, 0)).and_then(|l| l.local_addr()),
         PortProtocol::Udp => UdpSocket::bind((bind, 0)).and_then(|s| s.local_addr()),
     };
-    port.map(|a| a.port()).map_err(|e| {
-        Error::new(ErrorCode::PortUnavailable, format!("cannot bind a host port on {bind}: {e}"))
-    })
+    port.map(|a| a.port())
+        .map_err(|e| Error::new(ErrorCode::PortUnavailable, format!("cannot bind a host port on {bind}: {e}")))
 }
 
 #[cfg(test)]

@@ -60,10 +60,7 @@ mod tests {
         assert_ne!(base, template_key("id", &settings(serde_json::json!({})), "img2"));
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "env": { "A": "1" } })), "img"));
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "workdir": "/w" })), "img"));
-        assert_ne!(
-            base,
-            template_key("id", &settings(serde_json::json!({ "bootstrapPreCommands": ["x"] })), "img")
-        );
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "bootstrapPreCommands": ["x"] })), "img"));
     }
 
     #[test]
