@@ -11,6 +11,9 @@ use std::time::SystemTime;
 
 use tokio::sync::OnceCell;
 
+use crate::error::Result;
+use crate::liveness::ProcessMark;
+
 /// An image archive as last seen: path, size and mtime.
 type ArchiveSeen = (PathBuf, u64, Option<SystemTime>);
 
@@ -23,6 +26,8 @@ pub struct Host {
     wrap_leases: Mutex<HashSet<String>>,
     archive_hashes: Mutex<Vec<(ArchiveSeen, String)>>,
     orphans_reaped: OnceCell<()>,
+    /// Held while this host lives (sessions keep it): other processes see us alive.
+    mark: std::sync::OnceLock<ProcessMark>,
 }
 
 /// Hosts by cache root: the one piece of process-wide state, so that two
@@ -43,6 +48,7 @@ impl Host {
             wrap_leases: Mutex::default(),
             archive_hashes: Mutex::default(),
             orphans_reaped: OnceCell::new(),
+            mark: std::sync::OnceLock::new(),
         });
         hosts.push((cache_root, Arc::downgrade(&host)));
         host
@@ -50,6 +56,19 @@ impl Host {
 
     pub fn cache_root(&self) -> &Path {
         &self.cache_root
+    }
+
+    /// How this process is named in records and leases, made on first use.
+    pub fn process_token(&self) -> Result<&str> {
+        if self.mark.get().is_none() {
+            let _ = self.mark.set(ProcessMark::create(&self.cache_root)?);
+        }
+        Ok(self.mark.get().expect("set above").token())
+    }
+
+    /// Whether the process behind a record's or lease's token still runs.
+    pub fn process_alive(&self, token: &str) -> bool {
+        crate::liveness::alive(&self.cache_root, token)
     }
 
     /// Marks `name` as being created until the guard drops.

@@ -11,6 +11,7 @@ pub mod image;
 pub mod input;
 pub mod inventory;
 pub mod lifecycle;
+mod liveness;
 pub mod naming;
 pub mod policy;
 pub mod ports;

@@ -190,7 +190,7 @@ impl Provider {
     /// Removes orphaned sandboxes (sessions without an id whose process is
     /// gone) and templates not used lately beyond the newest few.
     pub async fn prune(&self, options: snapshots::PruneOptions) -> (Vec<String>, snapshots::PruneReport) {
-        let orphans = super::orphans::reap(self.host.cache_root()).await;
+        let orphans = super::orphans::reap(&self.host).await;
         (orphans, snapshots::prune(self.host.cache_root(), options).await)
     }
 
@@ -208,8 +208,7 @@ impl Provider {
     ) -> Result<Session> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
-        let root = self.host.cache_root();
-        self.host.reap_orphans_once(|| async { drop(super::orphans::reap(root).await) }).await;
+        self.host.reap_orphans_once(|| async { drop(super::orphans::reap(&self.host).await) }).await;
         let source = image::resolve(&self.host, &settings.image).await?;
         // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
         let (template, _template_hold) = match (identity, &source) {
@@ -229,8 +228,12 @@ impl Provider {
         }
         let _creating = self.host.creating(&name);
         let live = live_sandbox_names().await?;
-        let ports = PortLeases::new(self.host.cache_root())
-            .acquire(&name, &settings.ports, &|owner| live.contains(owner) || self.host.is_creating(owner))?;
+        let ports = PortLeases::new(self.host.cache_root()).acquire(
+            &name,
+            &settings.ports,
+            &|owner| live.contains(owner) || self.host.is_creating(owner),
+            &self.host,
+        )?;
         let target = Target { name: &name, ownership, lifetime: Lifetime::of(settings, ownership) };
         // An abort drops the boot wherever it is; the failure path below removes what it made.
         match cancel.guard(self.boot(settings, &source, &target, &ports, template.as_ref())).await {
@@ -294,7 +297,10 @@ impl Provider {
             working_directory: String::new(),
             ports: ports.to_vec(),
             public_hostname: settings.public_hostname.clone(),
-            creator: (ownership == Ownership::Ephemeral).then(super::orphans::this_process),
+            creator: match ownership {
+                Ownership::Ephemeral => Some(self.host.process_token()?.to_owned()),
+                _ => None,
+            },
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
@@ -404,7 +410,12 @@ impl Provider {
             Vec::new()
         } else {
             let active = |owner: &str| self.host.holds_wrap_lease(owner);
-            let port = PortLeases::new(self.host.cache_root()).acquire_one_of(&lease_owner, &candidates, &active)?;
+            let port = PortLeases::new(self.host.cache_root()).acquire_one_of(
+                &lease_owner,
+                &candidates,
+                &active,
+                &self.host,
+            )?;
             self.host.hold_wrap_lease(&lease_owner);
             vec![port]
         };

@@ -13,7 +13,7 @@ pub struct SessionRecord {
     pub ports: Vec<LeasedPort>,
     pub public_hostname: Option<String>,
     /// For sessions nobody can resume (no `sessionId`): the process that owns
-    /// them (`<boot id>:<pid>`), so orphans can be found once it is gone.
+    /// them (its liveness token), so orphans can be found once it is gone.
     #[serde(default)]
     pub creator: Option<String>,
 }

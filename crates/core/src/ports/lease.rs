@@ -11,6 +11,7 @@ use std::net::{IpAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::host::Host;
 use crate::settings::{PortProtocol, PortSetting};
 
 /// A guest port and the host port leased for it.
@@ -39,6 +40,7 @@ impl PortLeases {
         owner: &str,
         wanted: &[PortSetting],
         is_alive: &dyn Fn(&str) -> bool,
+        host: &Host,
     ) -> Result<Vec<LeasedPort>> {
         if wanted.is_empty() {
             return Ok(Vec::new());
@@ -46,9 +48,9 @@ impl PortLeases {
         let _guard = self.lock()?;
         let mut leased = Vec::new();
         let result = wanted.iter().try_for_each(|want| {
-            let host = self.pick(owner, want, is_alive)?;
-            self.write_lease(want.protocol, host, owner)?;
-            leased.push(LeasedPort { guest: want.guest, host, bind: want.bind, protocol: want.protocol });
+            let port = self.pick(owner, want, is_alive, host)?;
+            self.write_lease(want.protocol, port, owner, host)?;
+            leased.push(LeasedPort { guest: want.guest, host: port, bind: want.bind, protocol: want.protocol });
             Ok(())
         });
         if let Err(err) = result {
@@ -67,16 +69,17 @@ impl PortLeases {
         owner: &str,
         candidates: &[LeasedPort],
         is_alive: &dyn Fn(&str) -> bool,
+        host: &Host,
     ) -> Result<LeasedPort> {
         let _guard = self.lock()?;
         let port =
-            candidates.iter().find(|p| self.available(owner, p.protocol, p.host, is_alive)).ok_or_else(|| {
+            candidates.iter().find(|p| self.available(owner, p.protocol, p.host, is_alive, host)).ok_or_else(|| {
                 Error::new(
                     ErrorCode::PortUnavailable,
                     "every port in `bridgePorts` is leased by a live session; add ports or end a session",
                 )
             })?;
-        self.write_lease(port.protocol, port.host, owner)?;
+        self.write_lease(port.protocol, port.host, owner, host)?;
         Ok(port.clone())
     }
 
@@ -92,14 +95,16 @@ impl PortLeases {
         Ok(())
     }
 
-    fn pick(&self, owner: &str, want: &PortSetting, is_alive: &dyn Fn(&str) -> bool) -> Result<u16> {
-        if self.available(owner, want.protocol, want.host, is_alive) && bindable(want.protocol, want.bind, want.host) {
+    fn pick(&self, owner: &str, want: &PortSetting, is_alive: &dyn Fn(&str) -> bool, host: &Host) -> Result<u16> {
+        if self.available(owner, want.protocol, want.host, is_alive, host)
+            && bindable(want.protocol, want.bind, want.host)
+        {
             return Ok(want.host);
         }
         // The OS picks an unused ephemeral port; retry the rare one leased by a stopped session.
         for _ in 0..64 {
             let port = ephemeral_port(want.protocol, want.bind)?;
-            if self.available(owner, want.protocol, port, is_alive) {
+            if self.available(owner, want.protocol, port, is_alive, host) {
                 return Ok(port);
             }
         }
@@ -109,18 +114,25 @@ impl PortLeases {
         ))
     }
 
-    fn available(&self, owner: &str, protocol: PortProtocol, port: u16, is_alive: &dyn Fn(&str) -> bool) -> bool {
+    fn available(
+        &self,
+        owner: &str,
+        protocol: PortProtocol,
+        port: u16,
+        is_alive: &dyn Fn(&str) -> bool,
+        host: &Host,
+    ) -> bool {
         match std::fs::read_to_string(self.lease_path(protocol, port)) {
             Err(_) => true,
             Ok(lease) => {
-                let (held_by, pid) = parse_lease(&lease);
-                held_by == owner || (!is_alive(held_by) && !creator_running(pid))
+                let (held_by, taker) = parse_lease(&lease);
+                held_by == owner || (!is_alive(held_by) && !creator_running(taker, host))
             }
         }
     }
 
-    fn write_lease(&self, protocol: PortProtocol, port: u16, owner: &str) -> Result<()> {
-        let lease = format!("{owner}\n{}", std::process::id());
+    fn write_lease(&self, protocol: PortProtocol, port: u16, owner: &str, host: &Host) -> Result<()> {
+        let lease = format!("{owner}\n{}", host.process_token()?);
         crate::cache::write_atomic(&self.lease_path(protocol, port), lease.as_bytes())?;
         Ok(())
     }
@@ -140,20 +152,20 @@ impl PortLeases {
     }
 }
 
-/// `owner\npid`: the sandbox name and the process that took the lease.
-fn parse_lease(lease: &str) -> (&str, Option<u32>) {
+/// `owner\ntoken`: the sandbox name and the process that took the lease.
+fn parse_lease(lease: &str) -> (&str, Option<&str>) {
     let mut lines = lease.lines();
     let owner = lines.next().unwrap_or("");
-    (owner, lines.next().and_then(|p| p.trim().parse().ok()))
+    (owner, lines.next().map(str::trim).filter(|t| !t.is_empty()))
 }
 
 /// Whether the process that took a lease may still be creating its sandbox.
 /// This process's own leases are judged by their sandbox alone: a create in
 /// flight here holds the lease lock only while leasing, and its leases name a
 /// sandbox that `is_alive` learns about from the creator.
-fn creator_running(pid: Option<u32>) -> bool {
-    match pid {
-        Some(pid) if pid != std::process::id() => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+fn creator_running(taker: Option<&str>, host: &Host) -> bool {
+    match taker {
+        Some(token) if host.process_token().ok() != Some(token) => host.process_alive(token),
         _ => false,
     }
 }
@@ -187,31 +199,35 @@ mod tests {
         PortSetting { host, guest, bind: IpAddr::from([127, 0, 0, 1]), protocol: PortProtocol::Tcp }
     }
 
-    fn temp_leases(tag: &str) -> (PortLeases, PathBuf) {
+    fn temp_leases(tag: &str) -> (PortLeases, PathBuf, std::sync::Arc<Host>) {
         let dir = std::env::temp_dir().join(format!("aisdk-ms-lease-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        (PortLeases::new(&dir), dir)
+        (PortLeases::new(&dir), dir.clone(), Host::shared(dir))
     }
 
     #[test]
     fn two_owners_of_the_same_guest_port_get_different_host_ports() {
-        let (leases, dir) = temp_leases("distinct");
+        let (leases, dir, host) = temp_leases("distinct");
         let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
         let alive = |_: &str| true;
-        let a = leases.acquire("a", &[tcp(free, 4000)], &alive).unwrap();
-        let b = leases.acquire("b", &[tcp(free, 4000)], &alive).unwrap();
+        let a = leases.acquire("a", &[tcp(free, 4000)], &alive, &host).unwrap();
+        let b = leases.acquire("b", &[tcp(free, 4000)], &alive, &host).unwrap();
         assert_eq!(a[0].host, free, "first owner gets the configured host port");
         assert_ne!(b[0].host, free, "second owner gets another one");
-        assert_eq!(leases.acquire("a", &[tcp(free, 4000)], &alive).unwrap()[0].host, free, "re-acquire keeps it");
+        assert_eq!(
+            leases.acquire("a", &[tcp(free, 4000)], &alive, &host).unwrap()[0].host,
+            free,
+            "re-acquire keeps it"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn stale_and_released_leases_are_reclaimed() {
-        let (leases, dir) = temp_leases("stale");
+        let (leases, dir, host) = temp_leases("stale");
         let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
-        let a = leases.acquire("gone", &[tcp(free, 80)], &|_| true).unwrap();
-        assert_eq!(leases.acquire("b", &[tcp(free, 80)], &|owner| owner != "gone").unwrap()[0].host, free);
+        let a = leases.acquire("gone", &[tcp(free, 80)], &|_| true, &host).unwrap();
+        assert_eq!(leases.acquire("b", &[tcp(free, 80)], &|owner| owner != "gone", &host).unwrap()[0].host, free);
         leases.release("gone", &a).unwrap();
         assert!(dir.join("ports").join(format!("tcp-{free}")).exists(), "release leaves b's lease alone");
         std::fs::remove_dir_all(dir).unwrap();
@@ -219,10 +235,10 @@ mod tests {
 
     #[test]
     fn a_port_in_use_on_the_host_is_skipped() {
-        let (leases, dir) = temp_leases("busy");
+        let (leases, dir, host) = temp_leases("busy");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let busy = listener.local_addr().unwrap().port();
-        let got = leases.acquire("a", &[tcp(busy, 4000)], &|_| true).unwrap();
+        let got = leases.acquire("a", &[tcp(busy, 4000)], &|_| true, &host).unwrap();
         assert_ne!(got[0].host, busy);
         std::fs::remove_dir_all(dir).unwrap();
     }
