@@ -1,4 +1,5 @@
-//! `hostReport()` for `npx ai-sdk-microsandbox doctor`.
+//! `hostReport()` for `npx ai-sdk-microsandbox doctor`. A `pub mod`: under `cargo test` napi
+//! registers nothing, so private items here would count as dead code.
 
 use ai_sdk_microsandbox_core::inventory;
 use napi_derive::napi;

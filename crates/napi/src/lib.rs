@@ -3,7 +3,7 @@
 
 mod error;
 mod files;
-mod inventory;
+pub mod inventory;
 mod pending;
 mod process;
 mod provider;
