@@ -73,7 +73,7 @@ export declare class NativeSession {
   get forkedFromTemplate(): boolean
   get description(): string
   /** Takes any JS values: the core validates them with coded errors. */
-  portUrl(port: any, protocol: any): string
+  portUrl(port: unknown, protocol: any): string
   /** A plain exec (for `run`): fastest, ends with this process. */
   exec(command: string, workingDirectory?: string | undefined | null, env?: any | undefined | null): Promise<NativeProcess>
   /** A detached process (for `spawn`): survives this process. */

@@ -102,11 +102,19 @@ pub fn session_id(value: &Value) -> Result<String> {
 
 /// A guest port: an integer in 1..=65535.
 pub fn port(value: &Value, field: &str) -> Result<u16> {
-    value
-        .as_u64()
-        .and_then(|n| u16::try_from(n).ok())
-        .filter(|&n| n > 0)
-        .ok_or_else(|| invalid(format!("`{field}` must be an integer port number in 1..65535 (got {})", shape(value))))
+    match value.as_f64() {
+        Some(n) => port_number(n, field),
+        None => Err(bad_port(field, &shape(value))),
+    }
+}
+
+/// A guest port given as a JS number (which may be NaN or fractional).
+pub fn port_number(n: f64, field: &str) -> Result<u16> {
+    if n.fract() == 0.0 && (1.0..=65535.0).contains(&n) { Ok(n as u16) } else { Err(bad_port(field, &n.to_string())) }
+}
+
+fn bad_port(field: &str, got: &str) -> Error {
+    invalid(format!("`{field}` must be an integer port number in 1..65535 (got {got})"))
 }
 
 /// A protocol name for a port endpoint; which ones are available is the session's call.
@@ -201,6 +209,7 @@ mod tests {
             assert_eq!(code(port(&bad, "port")), ErrorCode::InvalidArgument, "{bad}");
         }
         assert_eq!(port(&json!(4000), "port").unwrap(), 4000);
+        assert!(port_number(f64::NAN, "port").unwrap_err().message.contains("got NaN"));
         assert_eq!(code(protocol(&json!(null))), ErrorCode::InvalidArgument);
         assert_eq!(code(count(&json!(-1), "keepNewest")), ErrorCode::InvalidArgument);
     }

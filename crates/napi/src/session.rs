@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use ai_sdk_microsandbox_core::{Session, input};
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Unknown};
+use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
 use crate::error::IntoNapi;
@@ -49,8 +50,14 @@ impl NativeSession {
 
     /// Takes any JS values: the core validates them with coded errors.
     #[napi]
-    pub fn port_url(&self, port: serde_json::Value, protocol: serde_json::Value) -> napi::Result<String> {
-        let port = input::port(&port, "port").napi()?;
+    pub fn port_url(&self, env: Env, port: Unknown<'_>, protocol: serde_json::Value) -> napi::Result<String> {
+        // NaN has no JSON form: numbers are checked as numbers.
+        let port = if port.get_type()? == ValueType::Number {
+            input::port_number(port.coerce_to_number()?.get_double()?, "port")
+        } else {
+            input::port(&env.from_js_value::<serde_json::Value, _>(port)?, "port")
+        }
+        .napi()?;
         self.inner.port_url(port, input::protocol(&protocol).napi()?).napi()
     }
 
