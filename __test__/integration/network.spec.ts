@@ -190,6 +190,14 @@ describe('secrets', () => {
         expect(inGuest.stdout).toContain('MODEL_KEY=$MSB_MODEL_KEY');
         expect(inGuest.stdout).not.toContain(real);
         expect(stdout + stderr).not.toContain(real);
+        // Which other TLS clients of the image trust the interception CA as it comes (reported, not asserted).
+        const others = await s.run({
+          command: [
+            'if command -v curl >/dev/null; then curl -sS -o /dev/null https://host.microsandbox.internal/ 2>/dev/null && echo "curl: trusts it" || echo "curl: does not"; else echo "curl: not in image"; fi',
+            `if command -v python3 >/dev/null; then python3 -c "import urllib.request as u; u.urlopen('https://host.microsandbox.internal/')" 2>/dev/null && echo "python3: trusts it" || echo "python3: does not"; else echo "python3: not in image"; fi`,
+          ].join('; '),
+        });
+        console.log(`interception CA in the image: ${others.stdout.trim().replace(/\n/g, '; ')}`);
       },
     );
     expect(seen).toContain(`443 ${real}`);
