@@ -109,7 +109,7 @@ fn diagnosis_error(diagnosis: &Diagnosis) -> Option<Error> {
             ErrorCode::RuntimeMissing,
             format!(
                 "the microsandbox runtime (msb {RUNTIME_VERSION} + libkrunfw) is not usable. It ships in the npm \
-                 package @superradcompany/microsandbox-linux-x64-gnu@{RUNTIME_VERSION} (install on Node >= 22), \
+                 package @superradcompany/microsandbox-<platform>@{RUNTIME_VERSION} (only linux-x64-gnu is published; install on Node >= 22), \
                  or set MSB_PATH. microsandbox diagnosis:{text}"
             ),
         )
