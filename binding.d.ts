@@ -47,8 +47,11 @@ export declare class NativeProcess {
 }
 
 export declare class NativeProvider {
-  /** Validates the settings synchronously, without I/O. */
-  constructor(settings: any)
+  /**
+   * Validates the settings synchronously, without I/O.
+   * `on_progress` gets each long step; it never keeps the process alive.
+   */
+  constructor(settings: any, onProgress?: ((arg: ProgressInfo) => void) | undefined | null)
   /** True when the provider wraps a sandbox the caller owns. */
   get wrapsSandbox(): boolean
   get supportsTemplates(): boolean
@@ -126,6 +129,11 @@ export interface HostReport {
   problems: Array<HostProblem>
   /** This package's own records (sessions, port leases, templates). */
   cacheDir: string
+}
+
+export interface ProgressInfo {
+  phase: string
+  message: string
 }
 
 export interface PruneResult {

@@ -32,6 +32,11 @@ export type MicrosandboxNetworkPolicy =
       deniedCIDRs?: string[];
     };
 
+export interface MicrosandboxProgressEvent {
+  phase: 'image' | 'boot' | 'fork' | 'bootstrap' | 'template';
+  message: string;
+}
+
 /** Create mode: the provider creates, owns and cleans up its microVMs. */
 export interface MicrosandboxCreateSettings {
   /**
@@ -75,6 +80,12 @@ export interface MicrosandboxCreateSettings {
    * from the guest is then intercepted: Node trusts the runtime's CA through `NODE_EXTRA_CA_CERTS`.
    */
   secrets?: Array<{ name: string; allowedHosts: string[]; hostEnv?: string }>;
+  /**
+   * Called with each long step: `image` (hashing, loading an archive), `boot`, `fork`, `bootstrap`
+   * (each of `bootstrapPreCommands`), `template` (bootstrap, snapshot, publish). Messages name steps and
+   * sizes, never env values or commands. It never keeps the process alive.
+   */
+  onProgress?: (event: MicrosandboxProgressEvent) => void;
   /** Prefix for sandbox names (shown by `msb ls`). Default `aisdk`. */
   name?: string;
   /** Host name to put in port URLs instead of the bind address (e.g. when the host is reached remotely). */

@@ -3,7 +3,13 @@
 import { createMicrosandbox } from 'ai-sdk-microsandbox';
 
 const image = process.argv[2] ?? 'node:22-bookworm-slim';
-const provider = createMicrosandbox({ image, cpus: 1, memory: 1024, ports: [{ host: 4000, guest: 4000 }] });
+const provider = createMicrosandbox({
+  image,
+  cpus: 1,
+  memory: 1024,
+  ports: [{ host: 4000, guest: 4000 }],
+  onProgress: ({ phase, message }) => console.log(`  [${phase}] ${message}`),
+});
 
 let t = Date.now();
 const lap = (what) => {

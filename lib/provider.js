@@ -1,6 +1,6 @@
 // createMicrosandbox(): the HarnessV1SandboxProvider object.
 import { abortReason, throwIfAborted } from './abort.js';
-import { callNative, callNativeSync, PROVIDER_ID } from './errors.js';
+import { callNative, callNativeSync, MicrosandboxError, PROVIDER_ID } from './errors.js';
 import { plainJson } from './json.js';
 import { NativeProvider } from './native.js';
 import { MicrosandboxNetworkSandboxSession } from './network-session.js';
@@ -14,8 +14,19 @@ function nativeSettings(settings) {
   return { ...settings, sandbox: typeof name === 'string' ? name : settings.sandbox };
 }
 
+/** `onProgress` is a callback, not data: it goes to the addon beside the settings. */
+function splitProgress(settings) {
+  if (settings == null || typeof settings !== 'object' || !('onProgress' in settings)) return [settings, undefined];
+  const { onProgress, ...rest } = settings;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new MicrosandboxError('ERR_MICROSANDBOX_INVALID_SETTINGS', '`onProgress` must be a function ({ phase, message }) => void');
+  }
+  return [rest, onProgress];
+}
+
 export function createMicrosandbox(settings) {
-  const provider = callNativeSync(() => new NativeProvider(plainJson(nativeSettings(settings))));
+  const [data, onProgress] = splitProgress(settings);
+  const provider = callNativeSync(() => new NativeProvider(plainJson(nativeSettings(data)), onProgress));
 
   // Awaits native work that an abort cancels natively (the core removes what it
   // created). What finished just as the abort came is handed to `discard`

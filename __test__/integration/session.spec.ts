@@ -22,12 +22,14 @@ async function waitUntilGone(pidFile: string): Promise<boolean> {
 }
 let before: string[];
 
+const progress: string[] = [];
 const provider = createMicrosandbox({
   image: harnessImage(),
   cpus: 1,
   memory: 1024,
   ports: [{ host: 4000, guest: 4000 }],
   env: { FROM_SETTINGS: 'settings-value' },
+  onProgress: ({ phase, message }) => progress.push(`${phase}: ${message}`),
 });
 
 async function boot() {
@@ -52,6 +54,14 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await session?.destroy();
+});
+
+describe('progress', () => {
+  it('reports the image and the boot of the first session through onProgress', () => {
+    expect(progress.some((p) => p.startsWith('image: hashing image archive'))).toBe(true);
+    expect(progress.some((p) => /^boot: microVM aisdk-anon-[0-9a-f]+ is up after \d+ ms$/.test(p))).toBe(true);
+    expect(progress.join('\n')).not.toContain('settings-value');
+  });
 });
 
 describe('run', () => {

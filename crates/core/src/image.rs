@@ -8,6 +8,7 @@ use microsandbox::Image;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::host::Host;
+use crate::progress::Progress;
 
 #[derive(Debug, Clone)]
 pub enum ImageSource {
@@ -41,7 +42,7 @@ pub fn snapshot_capable(image: &str) -> bool {
     !looks_like_path(image) || is_archive(Path::new(image))
 }
 
-pub async fn resolve(host: &Host, image: &str) -> Result<ImageSource> {
+pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<ImageSource> {
     if !looks_like_path(image) {
         return Ok(ImageSource::Reference(image.to_owned()));
     }
@@ -49,14 +50,18 @@ pub async fn resolve(host: &Host, image: &str) -> Result<ImageSource> {
     let meta = std::fs::metadata(&path)
         .map_err(|e| Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}")))?;
     if meta.is_file() && is_archive(&path) {
-        return load_archive(host, &path, &meta).await.map(ImageSource::Reference);
+        return load_archive(host, &path, &meta, progress).await.map(ImageSource::Reference);
     }
     Ok(ImageSource::Path(path))
 }
 
 /// Loads a tarball into the image cache under a tag derived from its content,
 /// so the same file is loaded once however many processes use it.
-async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata) -> Result<String> {
+async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata, progress: &Progress) -> Result<String> {
+    let mib = meta.len() / (1024 * 1024);
+    if host.archive_hash(&(path.to_path_buf(), meta.len(), meta.modified().ok())).is_none() {
+        progress.report("image", format!("hashing image archive {} ({mib} MiB)", path.display()));
+    }
     let hash = archive_hash(host, path, meta).await?;
     let stem: String = path
         .file_name()
@@ -72,6 +77,8 @@ async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata) -> Res
     if Image::get(&tag).await.is_ok() {
         return Ok(tag);
     }
+    progress
+        .report("image", format!("loading image archive {} ({mib} MiB) into the image cache, once", path.display()));
     Image::load(path, vec![tag.clone()]).await.map_err(|e| {
         Error::new(ErrorCode::ImageNotFound, format!("cannot load image archive {}: {e}", path.display()))
     })?;

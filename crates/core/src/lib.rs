@@ -16,6 +16,7 @@ pub mod naming;
 pub mod policy;
 pub mod ports;
 pub mod process;
+pub mod progress;
 mod redact;
 pub mod runtime;
 mod sdk_text;

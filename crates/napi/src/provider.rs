@@ -1,7 +1,10 @@
 use std::sync::Arc;
 
+use ai_sdk_microsandbox_core::progress::Progress;
 use ai_sdk_microsandbox_core::snapshots::PruneOptions;
 use ai_sdk_microsandbox_core::{Provider, Settings, input};
+use napi::bindgen_prelude::Function;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 
 use crate::error::IntoNapi;
@@ -15,6 +18,12 @@ pub struct NativeProvider {
 }
 
 #[napi(object)]
+pub struct ProgressInfo {
+    pub phase: String,
+    pub message: String,
+}
+
+#[napi(object)]
 pub struct PruneResult {
     pub removed_orphans: Vec<String>,
     pub removed_templates: Vec<String>,
@@ -24,10 +33,21 @@ pub struct PruneResult {
 #[napi]
 impl NativeProvider {
     /// Validates the settings synchronously, without I/O.
+    /// `on_progress` gets each long step; it never keeps the process alive.
     #[napi(constructor)]
-    pub fn new(settings: serde_json::Value) -> napi::Result<Self> {
+    pub fn new(settings: serde_json::Value, on_progress: Option<Function<ProgressInfo, ()>>) -> napi::Result<Self> {
         let settings = Settings::parse(&settings).napi()?;
-        Ok(Self { inner: Arc::new(Provider::new(settings)) })
+        let mut provider = Provider::new(settings);
+        if let Some(callback) = on_progress {
+            let tsfn = callback.build_threadsafe_function().weak::<true>().callee_handled::<false>().build()?;
+            provider = provider.with_progress(Progress::to(move |e| {
+                tsfn.call(
+                    ProgressInfo { phase: e.phase.to_owned(), message: e.message },
+                    ThreadsafeFunctionCallMode::NonBlocking,
+                );
+            }));
+        }
+        Ok(Self { inner: Arc::new(provider) })
     }
 
     /// True when the provider wraps a sandbox the caller owns.

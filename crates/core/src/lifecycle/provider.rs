@@ -15,6 +15,7 @@ use crate::host::Host;
 use crate::image::{self, ImageSource};
 use crate::naming::{self, OWNER_LABEL};
 use crate::ports::{LeasedPort, PortLeases};
+use crate::progress::Progress;
 use crate::settings::{CreateSettings, PortProtocol, Settings, WrapSettings};
 use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
 use crate::{guest, runtime};
@@ -22,6 +23,7 @@ use crate::{guest, runtime};
 pub struct Provider {
     settings: Settings,
     host: Arc<Host>,
+    progress: Progress,
 }
 
 /// A template being bootstrapped: its microVM is up (pre-commands done) and
@@ -33,12 +35,19 @@ pub struct TemplateBootstrap {
     image: String,
     image_digest: Option<String>,
     host: Arc<Host>,
+    progress: Progress,
     _lock: TemplateLock,
 }
 
 impl Provider {
     pub fn new(settings: Settings) -> Self {
-        Self { settings, host: Host::shared(crate::cache::root()) }
+        Self { settings, host: Host::shared(crate::cache::root()), progress: Progress::default() }
+    }
+
+    /// Reports long steps to `progress` (the caller's `onProgress`).
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -61,7 +70,7 @@ impl Provider {
             return Ok(None);
         }
         runtime::preflight().await?;
-        let source = image::resolve(&self.host, &settings.image).await?;
+        let source = image::resolve(&self.host, &settings.image, &self.progress).await?;
         let ImageSource::Reference(image_ref) = &source else { return Ok(None) };
         let key = snapshots::template_key(identity, settings, image_ref);
         // Checked before locking too: the lock waits for forks of the template in flight.
@@ -75,6 +84,7 @@ impl Provider {
         let name = template_sandbox_name(&key);
         // Left over from a bootstrap that was interrupted: we hold the lock, nobody else uses it.
         remove_sandbox(&name).await?;
+        self.progress.report("template", "booting a template microVM to bootstrap once for this identity");
         // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
         let target = Target { name: &name, ownership: Ownership::Ephemeral, lifetime: Lifetime::default() };
         let session = match cancel.guard(self.boot(settings, &source, &target, &[], None)).await {
@@ -90,6 +100,7 @@ impl Provider {
             image: image_ref.clone(),
             image_digest: image_digest(image_ref).await,
             host: self.host.clone(),
+            progress: self.progress.clone(),
             _lock: lock,
         }))
     }
@@ -209,7 +220,7 @@ impl Provider {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
         self.host.reap_orphans_once(|| async { drop(super::orphans::reap(&self.host).await) }).await;
-        let source = image::resolve(&self.host, &settings.image).await?;
+        let source = image::resolve(&self.host, &settings.image, &self.progress).await?;
         // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
         let (template, _template_hold) = match (identity, &source) {
             (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
@@ -304,6 +315,11 @@ impl Provider {
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
+        let started = std::time::Instant::now();
+        match template {
+            Some(t) => self.progress.report("fork", format!("forking microVM {name} from template {}", &t.key[..12])),
+            None => self.progress.report("boot", format!("booting microVM {name}")),
+        }
         let attempt = || async {
             match template {
                 Some(template) => fork(settings, target, ports, template).await,
@@ -348,8 +364,9 @@ impl Provider {
         }
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
         let guest = guest::probe(&sandbox, workdir, &settings.guest_env()).await?;
+        self.progress.report("boot", format!("microVM {name} is up after {} ms", started.elapsed().as_millis()));
         if template.is_none() {
-            run_bootstrap_pre_commands(&sandbox, &guest, settings).await?;
+            run_bootstrap_pre_commands(&sandbox, &guest, settings, &self.progress).await?;
         }
         SessionRecord { working_directory: guest.working_directory.clone(), ..record }.save(self.host.cache_root())?;
         Ok(Session::new(
@@ -441,6 +458,7 @@ impl TemplateBootstrap {
     pub async fn publish(self) -> Result<()> {
         let name = self.session.id().to_owned();
         let working_directory = self.session.default_working_directory().to_owned();
+        self.progress.report("template", "taking a full snapshot of the bootstrapped template");
         // A snapshot of an earlier, unpublished attempt would block the name.
         let _ = Snapshot::remove(&snapshots::snapshot_name(&self.key), true).await;
         Snapshot::builder(snapshots::snapshot_local_name(&self.key))
@@ -460,6 +478,7 @@ impl TemplateBootstrap {
             created_at: now,
             last_used_at: now,
         })?;
+        self.progress.report("template", "template published: later sessions of this identity fork from it");
         self.session.destroy().await?;
         // Keep the cache bounded; a template just published is the newest and stays.
         snapshots::prune(self.host.cache_root(), snapshots::PruneOptions::default()).await;
@@ -581,9 +600,11 @@ async fn run_bootstrap_pre_commands(
     sandbox: &Arc<Sandbox>,
     guest: &guest::GuestInfo,
     settings: &CreateSettings,
+    progress: &Progress,
 ) -> Result<()> {
     let commands = &settings.bootstrap_pre_commands;
     for (i, command) in commands.iter().enumerate() {
+        progress.report("bootstrap", format!("bootstrapPreCommands[{i}] of {}", commands.len()));
         let process = crate::process::Process::exec(
             sandbox.clone(),
             &guest.shell,
