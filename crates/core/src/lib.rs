@@ -12,6 +12,7 @@ pub mod input;
 pub mod inventory;
 pub mod lifecycle;
 mod liveness;
+pub mod logging;
 pub mod naming;
 pub mod policy;
 pub mod ports;

@@ -12,9 +12,11 @@ mod template;
 
 use napi_derive::napi;
 
-/// Tells the core where the npm runtime package's `msb` is. `MSB_PATH` and an
-/// `MSB_HOME` holding a runtime still win.
+/// Tells the core where the npm runtime package's `msb` is (`MSB_PATH` and an
+/// `MSB_HOME` holding a runtime still win), and turns on the stderr log when
+/// `AI_SDK_MICROSANDBOX_LOG` asks for it. Called once, when the addon loads.
 #[napi]
 pub fn configure_runtime(packaged_msb_path: Option<String>) {
+    ai_sdk_microsandbox_core::logging::init_from_env();
     ai_sdk_microsandbox_core::runtime::configure(packaged_msb_path.as_deref().map(std::path::Path::new));
 }
