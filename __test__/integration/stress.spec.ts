@@ -16,10 +16,23 @@ describe('sustained output', () => {
     const flooded = await createMicrosandbox({ image: harnessImage(), memory: 1024 }).createSession();
     try {
       const started = Date.now();
-      const proc = await flooded.spawn({ command: 'head -c 100000000 /dev/zero; echo finished >&2' });
+      // Once written, the process watches its own output file: the host has read it, so its
+      // guest disk space must come back (the file keeps its size; the blocks are freed).
+      const proc = await flooded.spawn({
+        command: [
+          'head -c 100000000 /dev/zero',
+          'f=$(readlink /proc/$$/fd/1)',
+          'for i in $(seq 1 240); do k=$(du -k "$f" | cut -f1); [ "$k" -lt 40000 ] && break; sleep 0.5; done',
+          'echo "$k" >&2',
+          'echo finished >&2',
+        ].join('; '),
+      });
       const { exitCode } = await proc.wait();
       expect(exitCode).toBe(0);
-      expect(await text(proc.stderr)).toBe('finished\n');
+      const [kib, last] = (await text(proc.stderr)).trim().split('\n');
+      console.log(`guest disk held by 100 MB of read output: ${kib} KiB`);
+      expect(Number(kib)).toBeLessThan(40000);
+      expect(last).toBe('finished');
       console.log(`100 MB unread flood finished in ${Date.now() - started} ms`);
       expect((await flooded.run({ command: 'echo responsive' })).stdout).toBe('responsive\n');
     } finally {

@@ -259,6 +259,7 @@ impl Process {
             let mut code = None;
             // Bytes received per stream, to resume a detached process's output where it left off.
             let mut received = [0u64; 2];
+            let mut trimmed = [0u64; 2];
             loop {
                 while let Some(event) = handle.recv().await {
                     match event {
@@ -280,6 +281,9 @@ impl Process {
                             break;
                         }
                         ExecEvent::Started { .. } | ExecEvent::StdinError(_) => {}
+                    }
+                    if let Some(dir) = &detached_dir {
+                        trim_read_output(&sandbox, dir, received, &mut trimmed);
                     }
                 }
                 // The streamer of a detached process exits 0 once the process is gone. Anything
@@ -401,6 +405,32 @@ async fn stream_detached(
             Err(err) if *attempts >= MAX_STREAM_ATTEMPTS => return Err(err),
             Err(_) => {}
         }
+    }
+}
+
+/// How much received output of a detached process may pile up in its guest
+/// files before the space is given back.
+const TRIM_EVERY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Frees the guest disk space of output the host already has, by punching a
+/// hole over it: offsets stay valid, so a resumed stream still starts where it
+/// stopped, and a chatty long-lived process never fills the guest's /tmp.
+/// Best effort: an image without `fallocate` keeps the files whole.
+fn trim_read_output(sandbox: &Arc<Sandbox>, dir: &str, received: [u64; 2], trimmed: &mut [u64; 2]) {
+    for (i, file) in ["stdout", "stderr"].into_iter().enumerate() {
+        let upto = received[i] / 4096 * 4096;
+        if upto < trimmed[i] + TRIM_EVERY_BYTES {
+            continue;
+        }
+        trimmed[i] = upto;
+        let (sandbox, path) = (sandbox.clone(), format!("{dir}/{file}"));
+        tokio::spawn(async move {
+            let _ = sandbox
+                .exec_with("fallocate", |o| {
+                    o.args(["-p", "-o", "0", "-l", &upto.to_string(), &path]).stdin_bytes(Vec::new())
+                })
+                .await;
+        });
     }
 }
 
