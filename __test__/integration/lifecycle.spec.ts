@@ -1,11 +1,14 @@
 // Sessions named by sessionId: stop/resume, name collisions, concurrency, small images.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
 import { busyboxImage, cacheStateFor, harnessImage, ourSandboxes } from '../support/env.js';
 
+const child = join(import.meta.dirname, '../support/child.mjs');
 const settings = () => ({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] });
 
 describe('a session with a sessionId', () => {
@@ -81,6 +84,20 @@ describe('a session with a sessionId', () => {
     await expect(createMicrosandbox(settings()).resumeSession({ sessionId })).rejects.toMatchObject({
       code: 'ERR_MICROSANDBOX_SESSION_NOT_FOUND',
     });
+  });
+
+  it('after its creator is killed mid-create, the session id can be created again with replace, and nothing leaks', async () => {
+    const sessionId = `killed-${randomUUID()}`;
+    const before = ourSandboxes();
+    const creator = spawn(process.execPath, [child, 'create', harnessImage(), sessionId], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 4000));
+    creator.kill('SIGKILL');
+    await once(creator, 'exit');
+    const again = await createMicrosandbox({ ...settings(), replace: true }).createSession({ sessionId });
+    expect((await again.run({ command: 'echo fresh' })).stdout).toBe('fresh\n');
+    await again.destroy();
+    expect(ourSandboxes()).toEqual(before);
+    expect(cacheStateFor(`aisdk-killed-${sessionId.slice('killed-'.length, 20)}`)).toEqual([]);
   });
 
   it('refuses a second create of the same id unless replace is set', async () => {

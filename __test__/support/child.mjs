@@ -5,6 +5,8 @@
 //   node child.mjs fork-and-hang <image> <identity> <counterFile> <idleTimeoutMs>
 //     creates a session without a sessionId, forked from the identity's template, prints
 //     {"id": ...} and waits forever (the parent kills this process).
+//   node child.mjs create <image> <sessionId>
+//     creates a session with that id and waits forever (the parent kills this process mid-create).
 //   node child.mjs detach <image> <sessionId>
 //     creates the session, starts a guest server on port 4000, writes a file, prints
 //     {"url": ...} and exits without stopping anything (a detach).
@@ -33,6 +35,10 @@ if (mode === 'bootstrap') {
   const marker = await session.readTextFile({ path: '/opt/bootstrapped-by' });
   console.log(JSON.stringify({ id: session.id, marker }));
   await session.destroy();
+} else if (mode === 'create') {
+  await provider.createSession({ sessionId: arg });
+  console.log(JSON.stringify({ created: true }));
+  await new Promise(() => {});
 } else if (mode === 'fork-and-hang') {
   const session = await provider.createSession({
     identity: arg,
