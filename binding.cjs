@@ -845,3 +845,6 @@ module.exports.NativeSession = nativeBinding.NativeSession
 module.exports.NativeTemplate = nativeBinding.NativeTemplate
 module.exports.configureRuntime = nativeBinding.configureRuntime
 module.exports.hostReport = nativeBinding.hostReport
+module.exports.listState = nativeBinding.listState
+module.exports.pruneState = nativeBinding.pruneState
+module.exports.removeSessionById = nativeBinding.removeSessionById

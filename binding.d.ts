@@ -102,8 +102,9 @@ export interface CollectedOutput {
 }
 
 /**
- * Tells the core where the npm runtime package's `msb` is. `MSB_PATH` and an
- * `MSB_HOME` holding a runtime still win.
+ * Tells the core where the npm runtime package's `msb` is (`MSB_PATH` and an
+ * `MSB_HOME` holding a runtime still win), and turns on the stderr log when
+ * `AI_SDK_MICROSANDBOX_LOG` asks for it. Called once, when the addon loads.
  */
 export declare function configureRuntime(packagedMsbPath?: string | undefined | null): void
 
@@ -131,6 +132,8 @@ export interface HostReport {
   cacheDir: string
 }
 
+export declare function listState(): Promise<StateListing>
+
 export interface ProgressInfo {
   phase: string
   message: string
@@ -140,4 +143,36 @@ export interface PruneResult {
   removedOrphans: Array<string>
   removedTemplates: Array<string>
   keptTemplates: Array<string>
+}
+
+export declare function pruneState(): Promise<PruneResult>
+
+/** The removed sandbox's name, or null when no session has that id. */
+export declare function removeSessionById(sessionId: any): Promise<string | null>
+
+export interface StateListing {
+  cacheDir: string
+  sessions: Array<StateSession>
+  templates: Array<StateTemplate>
+}
+
+export interface StatePort {
+  guest: number
+  host: number
+}
+
+export interface StateSession {
+  name: string
+  resumable: boolean
+  status: string
+  workingDirectory: string
+  ports: Array<StatePort>
+}
+
+export interface StateTemplate {
+  key: string
+  image: string
+  /** Unix seconds. */
+  createdAt: number
+  lastUsedAt: number
 }

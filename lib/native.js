@@ -35,3 +35,6 @@ export function packagedMsbPath() {
 binding.configureRuntime(packagedMsbPath());
 
 export const { NativeProvider, hostReport } = binding;
+
+/** What the CLI's ls / rm / prune operate on. */
+export const state = { listState: binding.listState, removeSessionById: binding.removeSessionById, pruneState: binding.pruneState };

@@ -1,5 +1,5 @@
 // Sessions named by sessionId: stop/resume, name collisions, concurrency, small images.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -9,6 +9,7 @@ import { createMicrosandbox } from '../../index.js';
 import { busyboxImage, cacheStateFor, harnessImage, ourSandboxes } from '../support/env.js';
 
 const child = join(import.meta.dirname, '../support/child.mjs');
+const cli = join(import.meta.dirname, '../../bin/ai-sdk-microsandbox.js');
 const settings = () => ({ image: harnessImage(), ports: [{ host: 4000, guest: 4000 }] });
 
 describe('a session with a sessionId', () => {
@@ -86,7 +87,7 @@ describe('a session with a sessionId', () => {
     });
   });
 
-  it('after its creator is killed mid-create, the session id can be created again with replace, and nothing leaks', async () => {
+  it('after its creator is killed mid-create, the id can be created again with replace, and the CLI lists and removes it without leaks', async () => {
     const sessionId = `killed-${randomUUID()}`;
     const before = ourSandboxes();
     const creator = spawn(process.execPath, [child, 'create', harnessImage(), sessionId], { stdio: 'ignore' });
@@ -95,7 +96,10 @@ describe('a session with a sessionId', () => {
     await once(creator, 'exit');
     const again = await createMicrosandbox({ ...settings(), replace: true }).createSession({ sessionId });
     expect((await again.run({ command: 'echo fresh' })).stdout).toBe('fresh\n');
-    await again.destroy();
+    // The shell's way to see and remove it.
+    const listed = JSON.parse(execFileSync(process.execPath, [cli, 'ls', '--json'], { encoding: 'utf8' }));
+    expect(listed.sessions).toContainEqual(expect.objectContaining({ name: again.id, resumable: true, status: 'running' }));
+    expect(execFileSync(process.execPath, [cli, 'rm', sessionId], { encoding: 'utf8' })).toBe(`removed ${again.id}\n`);
     expect(ourSandboxes()).toEqual(before);
     expect(cacheStateFor(`aisdk-killed-${sessionId.slice('killed-'.length, 20)}`)).toEqual([]);
   });

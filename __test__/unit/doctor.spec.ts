@@ -58,7 +58,7 @@ describe('ai-sdk-microsandbox doctor', () => {
     const unknown = cli(['doctr']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('ERR_MICROSANDBOX_INVALID_ARGUMENT: unknown command "doctr"');
-    expect(unknown.stderr).toContain('usage: ai-sdk-microsandbox doctor [--json]');
+    expect(unknown.stderr).toContain('usage: ai-sdk-microsandbox <command> [--json]');
     const json = cli(['doctor', 'extra', '--json']);
     expect(json.status).toBe(2);
     expect(JSON.parse(json.stdout).error.code).toBe('ERR_MICROSANDBOX_INVALID_ARGUMENT');

@@ -8,6 +8,7 @@ mod pending;
 mod process;
 mod provider;
 mod session;
+pub mod state;
 mod template;
 
 use napi_derive::napi;

@@ -6,6 +6,7 @@ mod orphans;
 mod provider;
 mod record;
 mod session;
+pub mod state;
 
 pub use provider::{Provider, TemplateBootstrap};
 pub use session::{Ownership, Session};

@@ -201,8 +201,7 @@ impl Provider {
     /// Removes orphaned sandboxes (sessions without an id whose process is
     /// gone) and templates not used lately beyond the newest few.
     pub async fn prune(&self, options: snapshots::PruneOptions) -> (Vec<String>, snapshots::PruneReport) {
-        let orphans = super::orphans::reap(&self.host).await;
-        (orphans, snapshots::prune(self.host.cache_root(), options).await)
+        super::state::prune(&self.host, options).await
     }
 
     /// An explicit `name` replaces the generic prefix, so `msb ls` shows whose sandboxes these are.
