@@ -22,6 +22,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   t=$SECONDS
   cargo test --workspace 2>&1 | tee "$results/cargo.log" || true
   vitest __test__/unit --outputFile="$results/unit.json" || touch "$results/unit.failed"
+  bash scripts/lint.sh "$results/lint.json" || true
   # The packed packages installed in a fresh project, as users get them (no VM needed).
   bash scripts/pack-test.sh "$results/pack.json" || touch "$results/pack.failed"
   echo "== unit tests done in $((SECONDS - t)) s"
