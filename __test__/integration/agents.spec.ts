@@ -4,8 +4,8 @@
 // guest; the model is a local fake Anthropic Messages API (__test__/support/fake-anthropic.mjs).
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,10 @@ import { startFakeAnthropic } from '../support/fake-anthropic.mjs';
 
 type FakeApi = Awaited<ReturnType<typeof startFakeAnthropic>>;
 const run = promisify(execFile);
+
+// A private cache root (session records, port leases, templates) for this file and its child
+// process: the end of the file removes this run's template without touching anyone else's.
+process.env.AI_SDK_MICROSANDBOX_CACHE_DIR = mkdtempSync(join(tmpdir(), 'aisdk-agents-cache-'));
 
 // A key the fake API expects; worthless anywhere else. Never a real credential.
 const FAKE_KEY = `sk-ant-fake-${randomUUID()}`;
@@ -67,8 +71,9 @@ afterAll(async () => {
   await Promise.all([...live].map((s) => s.destroy().catch(() => {})));
   for (const sessionId of stopped) await provider.resumeSession({ sessionId }).then((s) => s.destroy()).catch(() => {});
   await api?.close();
-  // This run's template (its identity is unique per run) is of no use to anyone later.
-  await provider?.prune({ keepNewest: 0, keepUsedWithinMs: 0 }).catch(() => {});
+  // This run's template (its identity is unique per run, its cache root private) is of no use later.
+  const pruned = await provider?.prune({ keepNewest: 0, keepUsedWithinMs: 0 }).catch((e) => String(e));
+  console.log(`pruned: ${JSON.stringify(pruned)}`);
 });
 
 /** createSession + one generate; returns the session, the result and the times. */
@@ -208,7 +213,13 @@ describe('Claude Code in a microVM through HarnessAgent', () => {
       process.execPath,
       [child, harnessImage(), String(api.port), runId, sessionId, 'note-c1.txt', 'hello-c1'],
       { timeout: 600_000, env: { ...process.env, FAKE_ANTHROPIC_KEY: FAKE_KEY } },
-    );
+    ).catch((e) => {
+      // Its stdout holds the bridge token: say only whether it got as far as printing the state.
+      const printed = /"state"/.test(String(e.stdout ?? ''));
+      throw new Error(
+        `the first process failed (${e.signal ?? `exit ${e.code}`}) ${printed ? 'after' : 'before'} detaching; its stderr ends with:\n${String(e.stderr ?? '').slice(-2000)}`,
+      );
+    });
     timings['child.firstAnswer'] = Date.now() - t0;
     // stdout carries the resume state with the bridge token: parsed, never logged.
     const fromChild = JSON.parse(stdout.trim().split('\n').at(-1)!);
