@@ -121,7 +121,10 @@ describe('guest egress by network mode', () => {
 
   it('custom: only the allowed host resolves and is reached; the host stays closed', async () => {
     const m = await withSession(
-      { networkPolicy: { mode: 'custom', allowedHosts: ['registry.npmjs.org'], allowedCIDRs: ['0.0.0.0/0'] } },
+      // Our test network resolves registry names to TEST-NET addresses (203.0.113.0/24), which the
+      // runtime's DNS rebind protection answers only when an address rule allows them; on a normal
+      // network the allowed host alone resolves.
+      { networkPolicy: { mode: 'custom', allowedHosts: ['registry.npmjs.org'], allowedCIDRs: ['203.0.113.0/24'] } },
       (s) => probe(s),
     );
     expect(m.registry).toMatchObject({ ok: true, status: 200 });
