@@ -38,14 +38,14 @@ if (mode === 'bootstrap') {
 } else if (mode === 'create') {
   await provider.createSession({ sessionId: arg });
   console.log(JSON.stringify({ created: true }));
-  await new Promise(() => {});
+  setInterval(() => {}, 60_000); // stay alive until the parent kills this process
 } else if (mode === 'fork-and-hang') {
   const session = await provider.createSession({
     identity: arg,
     onFirstCreate: async () => appendFileSync(counterFile, `${process.pid}\n`),
   });
   console.log(JSON.stringify({ id: session.id }));
-  await new Promise(() => {});
+  setInterval(() => {}, 60_000); // stay alive until the parent kills this process
 } else if (mode === 'detach') {
   // Steps go to stderr, so a parent that times out this process can tell where it was.
   const started = Date.now();
