@@ -24,21 +24,21 @@ export const busyboxImage = () => required('AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMA
 const require = createRequire(import.meta.url);
 const msb = join(dirname(require.resolve('@superradcompany/microsandbox-linux-x64-gnu/package.json')), 'bin', 'msb');
 
+/** Every sandbox the runtime knows, as `msb list` reports it. */
+function msbList(): Array<{ name: string; status?: string }> {
+  const parsed = JSON.parse(execFileSync(msb, ['list', '--format', 'json'], { encoding: 'utf8' }) || '[]');
+  return Array.isArray(parsed) ? parsed : (parsed.sandboxes ?? []);
+}
+
 /** The runtime's status of a sandbox (`running`, `stopped`, ...), or null once it is gone. */
 export function sandboxStatus(name: string): string | null {
-  const out = execFileSync(msb, ['list', '--format', 'json'], { encoding: 'utf8' });
-  const parsed = JSON.parse(out || '[]');
-  const rows: Array<{ name: string; status?: string }> = Array.isArray(parsed) ? parsed : (parsed.sandboxes ?? []);
-  const row = rows.find((r) => r.name === name);
+  const row = msbList().find((r) => r.name === name);
   return row ? String(row.status ?? 'unknown').toLowerCase() : null;
 }
 
 /** Names of the sandboxes this package created (cold or forked) that the runtime still knows. */
 export function ourSandboxes(): string[] {
-  const out = execFileSync(msb, ['list', '--format', 'json'], { encoding: 'utf8' });
-  const parsed = JSON.parse(out || '[]');
-  const rows: Array<{ name: string }> = Array.isArray(parsed) ? parsed : (parsed.sandboxes ?? []);
-  return rows
+  return msbList()
     .map((r) => r.name)
     .filter((name) => name.startsWith('aisdk-'))
     .sort();

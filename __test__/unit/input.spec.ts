@@ -2,15 +2,7 @@
 // so they need no VM. Session-level arguments (env, command, ports) are covered in session.spec.ts.
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox, MicrosandboxError } from '../../index.js';
-
-function settingsError(settings: unknown): MicrosandboxError {
-  try {
-    createMicrosandbox(settings as never);
-  } catch (err) {
-    return err as MicrosandboxError;
-  }
-  throw new Error('expected createMicrosandbox to throw');
-}
+import { settingsError } from '../support/settings-error.js';
 
 const provider = createMicrosandbox({ image: 'never-pulled:latest' });
 

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox, MicrosandboxError } from '../../index.js';
-
-function settingsError(settings: unknown): MicrosandboxError {
-  try {
-    createMicrosandbox(settings as never);
-  } catch (err) {
-    return err as MicrosandboxError;
-  }
-  throw new Error('expected createMicrosandbox to throw');
-}
+import { settingsError } from '../support/settings-error.js';
 
 describe('createMicrosandbox settings', () => {
   it('returns a harness-sandbox-v1 provider without doing any I/O', () => {
