@@ -9,7 +9,9 @@ export default defineConfig({
     hookTimeout: 600_000,
     fileParallelism: false,
     // Set by scripts/test.sh when microVMs run under nested emulation, where one occasionally
-    // dies (scripts/vmhost/README.md): a failed test gets one more try there, never on KVM.
+    // dies (scripts/vmhost/README.md): a failed test gets one more try there, never on KVM, and
+    // only when a microVM triple fault explains the failure (emulator-retry.ts).
     retry: process.env.AI_SDK_MICROSANDBOX_EMULATED === '1' ? 1 : 0,
+    setupFiles: ['__test__/support/emulator-retry.ts'],
   },
 });

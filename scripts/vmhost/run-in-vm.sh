@@ -67,7 +67,7 @@ trap 'exit 143' TERM HUP
 (umask 077 && export -p >"$run/env")
 {
   printf '. %q 2>/dev/null; rm -f %q\n' "$run/env" "$run/env"
-  echo "export AI_SDK_MICROSANDBOX_VMHOST=1 AI_SDK_MICROSANDBOX_VMHOST_SCRATCH=$mnt MSB_HOME=$mnt/msb"
+  echo "export AI_SDK_MICROSANDBOX_VMHOST=1 AI_SDK_MICROSANDBOX_VMHOST_SCRATCH=$mnt MSB_HOME=$mnt/msb AI_SDK_MICROSANDBOX_VMHOST_FAULTS=/run/vmhost-microvm-faults"
   echo "mkdir -p $mnt/msb"
   echo "umask $(umask)"
   printf 'cd %q || exit 1\n' "$PWD"
