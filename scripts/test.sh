@@ -40,16 +40,16 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
   else
     echo "== KVM cannot boot microVMs here: running each integration file inside a QEMU TCG VM"
     suite=(env AI_SDK_MICROSANDBOX_EMULATED=1 "${suite[@]}")
-    # One VM per file. Nested virtualization under TCG is not fully stable (see
-    # scripts/vmhost/README.md): a file whose test VM died (exit 125, its kernel evidence printed
-    # by run-in-vm.sh) is rerun once, in a new VM. A file whose tests failed is not rerun.
+    # One VM per file. The emulator's nested SVM is not stable (scripts/vmhost/README.md): a file
+    # whose test VM died (exit 125, its kernel evidence printed by run-in-vm.sh) runs again in a
+    # new VM, at most twice. A file whose tests failed is not rerun.
     for spec in __test__/integration/*.spec.ts; do
       name=$(basename "$spec" .spec.ts)
-      for attempt in 1 2; do
+      for attempt in 1 2 3; do
         rc=0
         scripts/vmhost/run-in-vm.sh -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
         [ "$rc" = 125 ] || break
-        [ "$attempt" = 1 ] && echo "== the test VM died during $name (exit 125); rerunning the file once in a new one"
+        [ "$attempt" = 3 ] || echo "== the test VM died during $name (exit 125, attempt $attempt); rerunning the file in a new one"
       done
       [ "$rc" = 0 ] || touch "$results/integration-$name.failed"
     done
