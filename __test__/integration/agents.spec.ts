@@ -107,7 +107,9 @@ const toolResultRequest = (needle: string) =>
 describe('Claude Code in a microVM through HarnessAgent', () => {
   let first: Awaited<ReturnType<typeof firstTurn>>;
 
-  it('1. a first turn: the tool result reaches the model API, the file is in the guest, the agent returns the scripted text', async () => {
+  // A cold first turn includes the adapter's bootstrap (pnpm installs Claude Code in the guest): about
+  // 500 s under emulation, more on a slow day, so it gets a wider safety net than the other tests.
+  it('1. a first turn: the tool result reaches the model API, the file is in the guest, the agent returns the scripted text', { timeout: 1_500_000 }, async () => {
     first = await firstTurn('cold', 'note-1.txt', 'hello-1');
     expect(first.result.text).toContain('Created note-1.txt: hello-1');
 

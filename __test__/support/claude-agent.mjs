@@ -22,6 +22,7 @@ export function claudeAgent({ image, apiPort, apiKey, bootstrapHash, onBootstrap
   // TEST ENVIRONMENT ONLY (never a package default): our machines re-sign outbound TLS with a
   // local CA that only the host's bundle trusts; the guest's pnpm gets that bundle.
   const hostCa = hostCaSettings();
+  const started = Date.now();
   const provider = createMicrosandbox({
     image,
     cpus: 1, // cpus: 2 is unstable under our emulated test host
@@ -34,6 +35,8 @@ export function claudeAgent({ image, apiPort, apiKey, bootstrapHash, onBootstrap
     allowHostPorts: [apiPort],
     env: { ...QUIET_CLAUDE, ...hostCa.env },
     bootstrapPreCommands: hostCa.bootstrapPreCommands,
+    // Where a slow first session spends its time, in the test log.
+    onProgress: ({ phase, message }) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] [${phase}] ${message}`),
   });
   const agent = new HarnessAgent({
     harness: createClaudeCode({
