@@ -126,7 +126,11 @@ describe('a session with a sessionId', () => {
 describe('one provider', () => {
   it('runs 4 sessions at once, each reachable on its own host port for guest port 4000', async () => {
     const provider = createMicrosandbox(settings());
-    const sessions = await Promise.all([0, 1, 2, 3].map(() => provider.createSession()));
+    // Two concurrent creates at a time (their port leases race each other), then all four run at
+    // once. Four boots at once is what most often crashes the emulated test host
+    // (scripts/vmhost/README.md), and it proves nothing more about our code.
+    const pair = () => Promise.all([provider.createSession(), provider.createSession()]);
+    const sessions = [...(await pair()), ...(await pair())];
     try {
       const urls = await Promise.all(sessions.map((s) => s.getPortUrl({ port: 4000, protocol: 'http' })));
       expect(new Set(urls).size).toBe(4);
