@@ -52,11 +52,12 @@ if [ -n "$fresh" ] || [ ! -f "$img" ]; then
 fi
 
 run="$(mktemp -d "$cache/run.XXXXXX")"  # mode 700: holds the caller's environment
-qpid= tpid=
+qpid= tpid= wpid=
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
   if [ -n "$qpid" ]; then kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
   if [ -n "$tpid" ]; then kill "$tpid" 2>/dev/null || true; fi
+  if [ -n "$wpid" ]; then kill "$wpid" 2>/dev/null || true; fi
   rm -rf "$run"
 }
 trap cleanup EXIT
@@ -97,7 +98,17 @@ if [ -n "${VMHOST_DEBUG-}" ]; then tail -n +1 -f "$console" >&2 & tpid=$!; fi
 # The first serial port is the command's stdout+stderr; stdin is not forwarded.
 timeout -k 5 "$timeout" "${qemu[@]}" </dev/null &
 qpid=$!
+# L1's init writes a heartbeat line to the console log every 10 s. When it stops, L1 has hung (the
+# emulator's nested-SVM bug can wedge it instead of panicking): stop it now rather than at --timeout.
+(
+  while sleep 15; do
+    [ $(($(date +%s) - $(stat -c %Y "$console"))) -gt 120 ] || continue
+    touch "$run/hung"; kill "$qpid" 2>/dev/null; exit
+  done
+) &
+wpid=$!
 st=0; wait "$qpid" || st=$?
+kill "$wpid" 2>/dev/null || true
 qpid=
 t1="$(now)"
 
@@ -131,6 +142,10 @@ finish() {  # finish EXIT_CODE
   fi
   exit "$1"
 }
+if [ -f "$run/hung" ] && [ ! -s "$run/rc" ]; then
+  log "L1 hung: its console heartbeat stopped for over 120 s; the VM was stopped"
+  finish 125
+fi
 if [ "$st" = 124 ] || { [ "$st" = 137 ] && [ ! -f "$run/rc" ]; }; then
   log "timed out after $timeout s; the VM was stopped"
   finish 124
