@@ -12,6 +12,7 @@ export default defineConfig({
     // dies (scripts/vmhost/README.md): a failed test gets one more try there, never on KVM, and
     // only when a microVM triple fault explains the failure (emulator-retry.ts).
     retry: process.env.AI_SDK_MICROSANDBOX_EMULATED === '1' ? 1 : 0,
-    setupFiles: ['__test__/support/emulator-retry.ts'],
+    // A rerun after the test VM died skips what passed (skip-passed.ts, scripts/test.sh).
+    setupFiles: ['__test__/support/emulator-retry.ts', '__test__/support/skip-passed.ts'],
   },
 });

@@ -13,6 +13,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ai-sdk-microsandbox-bu
 echo "== setup done in $((SECONDS - t0)) s"
 
 results=$(mktemp -d /tmp/ai-sdk-microsandbox-test.XXXXXX)
+# Names this test run: a file rerun after its test VM died finds what an earlier attempt left (agents.spec.ts).
+export AI_SDK_MICROSANDBOX_TEST_RUN="${results##*.}"
 vitest() { npx vitest run "$@" --reporter=verbose --reporter=json; }
 # Tests that only make sense without usable KVM (fail-fast errors) read this.
 if scripts/vmhost/kvm-probe.sh; then kvm_here=1; else kvm_here=0; fi
@@ -42,12 +44,15 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     suite=(env AI_SDK_MICROSANDBOX_EMULATED=1 "${suite[@]}")
     # One VM per file. The emulator's nested SVM is not stable (scripts/vmhost/README.md): a file
     # whose test VM died (exit 125, its kernel evidence printed by run-in-vm.sh) runs again in a
-    # new VM, at most twice. A file whose tests failed is not rerun.
+    # new VM, at most twice, skipping the tests that had passed (__test__/support/passed-tests.ts).
+    # A file whose tests failed is not rerun.
+    suite+=(--reporter=./__test__/support/passed-tests.ts)
     for spec in __test__/integration/*.spec.ts; do
       name=$(basename "$spec" .spec.ts)
+      export AI_SDK_MICROSANDBOX_TEST_PASSED_LOG="$results/integration-$name.passed"
       for attempt in 1 2 3; do
         rc=0
-        scripts/vmhost/run-in-vm.sh -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
+        AI_SDK_MICROSANDBOX_TEST_ATTEMPT=$attempt scripts/vmhost/run-in-vm.sh -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
         [ "$rc" = 125 ] || break
         [ "$attempt" = 3 ] || echo "== the test VM died during $name (exit 125, attempt $attempt); rerunning the file in a new one"
       done

@@ -1,0 +1,30 @@
+// A rerun of a file whose test VM died skips the tests that already passed (passed-tests.ts,
+// skip-passed.ts), unless the file's tests build on each other; run on fixtures.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+
+const repo = join(import.meta.dirname, '../..');
+const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).sort();
+
+it('logs each passed test; a rerun skips those and runs the rest, except in a file whose tests build on each other', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aisdk-skip-passed-'));
+  const passedLog = join(dir, 'passed');
+  const runs = join(dir, 'runs');
+  const run = (failB: boolean) =>
+    spawnSync(process.execPath, [join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--root', join(repo, '__test__/fixtures/skip-passed')], {
+      encoding: 'utf8',
+      env: { ...process.env, AI_SDK_MICROSANDBOX_TEST_PASSED_LOG: passedLog, FIXTURE_RUNS: runs, FIXTURE_FAIL_B: failB ? '1' : '0' },
+    });
+
+  expect(run(true).status).not.toBe(0);
+  expect(lines(passedLog)).toEqual(['a', 'c']);
+  expect(lines(runs)).toEqual(['chained c', 'independent a', 'independent b']);
+
+  expect(run(false).status).toBe(0);
+  expect(lines(passedLog)).toEqual(['a', 'c', 'c', 'group > b']);
+  // The rerun ran b and the chained file's c again, not a.
+  expect(lines(runs)).toEqual(['chained c', 'chained c', 'independent a', 'independent b', 'independent b']);
+});
