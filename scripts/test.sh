@@ -32,9 +32,7 @@ fi
 
 if [ "$what" = all ] || [ "$what" = integration ]; then
   t=$SECONDS
-  AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE=$(scripts/images/build.sh busybox)
-  AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE=$(scripts/images/build.sh harness)
-  export AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE
+  source scripts/images/test-env.sh
   echo "== test images ready in $((SECONDS - t)) s"
   suite=(env AI_SDK_MICROSANDBOX_KVM=1 npx vitest run --reporter=verbose --reporter=json)
   if [ "$kvm_here" = 1 ]; then

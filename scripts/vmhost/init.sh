@@ -5,6 +5,7 @@
 # The kernel command line hands us (as environment variables):
 #   vmhost_run      host path of the run dir (cmd.sh in, ready/rc out)
 #   vmhost_scratch  where the ext4 scratch disk (/dev/vda) goes, under our tmpfs /run
+#   vmhost_faults   the file, in the chroot, that gets a line per microVM triple fault
 #   vmhost_tty      1 if the caller's stdout is a terminal
 export PATH=/bin
 r=/newroot
@@ -61,9 +62,9 @@ esac
 t=/sys/kernel/tracing
 if mount -t tracefs tracefs $t && echo 'p:vmhost_microvm_shutdown kvm_amd:shutdown_interception' >$t/kprobe_events &&
   echo 1 >$t/events/kprobes/vmhost_microvm_shutdown/enable; then
-  # Also into the chroot's own /run, where the tests read it (a retry is granted only for a failure
+  # Also into the chroot, where the tests read it (a retry is granted only for a failure
   # that a microVM triple fault explains, see __test__/support/emulator-retry.ts).
-  cat $t/trace_pipe | tee "$r/run/vmhost-microvm-faults" >/dev/ttyS1 2>&1 &
+  cat $t/trace_pipe | tee "$r$vmhost_faults" >/dev/ttyS1 2>&1 &
 else
   echo "vmhost init: cannot trace microVM triple faults" >/dev/ttyS1
 fi

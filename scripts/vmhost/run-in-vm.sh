@@ -42,7 +42,7 @@ flock -n 9 || { log "waiting for another run-in-vm.sh using $cache"; flock 9; }
 
 # The VM mounts the scratch disk on its own tmpfs /run: a short path, because msb's socket paths
 # under MSB_HOME must stay below 108 bytes (a MSB_HOME under ~/.cache is too long).
-img="$cache/scratch.img" mnt=/run/vmhost
+img="$cache/scratch.img" mnt=/run/vmhost faults=/run/vmhost-microvm-faults
 if [ -n "$fresh" ] || [ ! -f "$img" ]; then
   log "creating the 16 GiB sparse ext4 scratch disk $img"
   rm -f "$img" "$img.new"
@@ -68,7 +68,7 @@ trap 'exit 143' TERM HUP
 (umask 077 && export -p >"$run/env")
 {
   printf '. %q 2>/dev/null; rm -f %q\n' "$run/env" "$run/env"
-  echo "export AI_SDK_MICROSANDBOX_VMHOST=1 AI_SDK_MICROSANDBOX_VMHOST_SCRATCH=$mnt MSB_HOME=$mnt/msb AI_SDK_MICROSANDBOX_VMHOST_FAULTS=/run/vmhost-microvm-faults"
+  echo "export AI_SDK_MICROSANDBOX_VMHOST=1 AI_SDK_MICROSANDBOX_VMHOST_SCRATCH=$mnt MSB_HOME=$mnt/msb AI_SDK_MICROSANDBOX_VMHOST_FAULTS=$faults"
   echo "mkdir -p $mnt/msb"
   echo "umask $(umask)"
   printf 'cd %q || exit 1\n' "$PWD"
@@ -88,7 +88,7 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg -cp
   -m "$memory" -smp "$cpus" -display none -monitor none -no-reboot
   -serial stdio -serial "file:$console" -d cpu_reset -D "$run/qemu.log"  # QEMU logs an L1 triple fault there
   -kernel "$cache/kernel/vmlinux" -initrd "$cache/initramfs.cpio.gz"
-  -append "console=ttyS1 rdinit=/init loglevel=$loglevel panic=-1 mitigations=off edd=off vmhost_run=$run vmhost_scratch=$mnt vmhost_tty=$tty"
+  -append "console=ttyS1 rdinit=/init loglevel=$loglevel panic=-1 mitigations=off edd=off vmhost_run=$run vmhost_scratch=$mnt vmhost_faults=$faults vmhost_tty=$tty"
   -drive "file=$img,format=raw,if=virtio,cache=unsafe"
   -fsdev local,id=hostroot,path=/,security_model=none,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot

@@ -9,9 +9,8 @@ cd "$(dirname "$0")/../.."
 runs=${1:-5}
 shift || true
 source scripts/node22.sh
-AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE=$(scripts/images/build.sh busybox)
-AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE=$(scripts/images/build.sh harness)
-export AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE AI_SDK_MICROSANDBOX_TEST_HARNESS_IMAGE AI_SDK_MICROSANDBOX_KVM=1 AI_SDK_MICROSANDBOX_EMULATED=1
+source scripts/images/test-env.sh
+export AI_SDK_MICROSANDBOX_KVM=1 AI_SDK_MICROSANDBOX_EMULATED=1
 work=$(mktemp -d /tmp/vmhost-stability.XXXXXX)
 deaths=0 faults=0 failed=0 times=()
 for i in $(seq 1 "$runs"); do
