@@ -1,7 +1,9 @@
 // The real Claude Code agent end to end (issue #11): HarnessAgent from @ai-sdk/harness with the
 // published @ai-sdk/harness-claude-code adapter, unmodified, in real microVMs. The adapter's own
-// bootstrap installs its bridge and the Claude Code CLI with pnpm from the npm registry inside the
-// guest; the model is a local fake Anthropic Messages API (__test__/support/fake-anthropic.mjs).
+// bootstrap runs in the guest: it writes its bridge, runs its `pnpm install` (the harness test image
+// carries the result of that same command, so it finds everything up to date: scripts/images), runs
+// Claude Code's installer and `claude --version`. The model is a local fake Anthropic Messages API
+// (__test__/support/fake-anthropic.mjs).
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -116,8 +118,8 @@ const toolResultRequest = (needle: string) =>
 describe('Claude Code in a microVM through HarnessAgent', () => {
   let first: Awaited<ReturnType<typeof firstTurn>>;
 
-  // A cold first turn includes the adapter's bootstrap (pnpm installs Claude Code in the guest): about
-  // 500 s under emulation, more on a slow day, so it gets a wider safety net than the other tests.
+  // A cold first turn includes the adapter's bootstrap and the template's snapshot: minutes under
+  // emulation, so it gets a wider safety net than the other tests.
   it('1. a first turn: the tool result reaches the model API, the file is in the guest, the agent returns the scripted text', { timeout: 1_500_000 }, async () => {
     first = await firstTurn('cold', 'note-1.txt', 'hello-1');
     expect(first.result.text).toContain('Created note-1.txt: hello-1');

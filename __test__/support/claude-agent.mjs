@@ -28,7 +28,7 @@ export function claudeAgent({ image, apiPort, apiKey, bootstrapHash, onBootstrap
     cpus: 1, // cpus: 2 is unstable under our emulated test host
     memory: 2048,
     ports: [{ host: 4000, guest: 4000 }],
-    // Egress: the default policy (the public internet, for the adapter's pnpm install from the npm
+    // Egress: the default policy (the public internet, should the adapter's pnpm install need the npm
     // registry; nothing of the host) plus the fake API's port on the test host, which the guest
     // reaches as host.microsandbox.internal. (A custom policy allowing only registry.npmjs.org
     // would also shut out the real model API, but names do not resolve under it today.)

@@ -13,8 +13,16 @@ recipe="$here/$name.sh"
 [ -f "$recipe" ] || { echo "build.sh: unknown image '$name'" >&2; exit 2; }
 
 cache="${AI_SDK_MICROSANDBOX_IMAGES_DIR:-$HOME/.cache/ai-sdk-microsandbox-dev/images}"
-# The recipe holds the pinned versions, so hashing these three files covers them.
-hash12="$( { echo "$name"; cat "$here/build.sh" "$here/pack_docker_archive.py" "$recipe"; } \
+log() { echo "[images/$name] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+PACK_FLAGS=""
+HASH_FILES=()
+# shellcheck source=/dev/null
+source "$recipe"
+# The recipe holds the pinned versions and names any other file its content comes from.
+for f in "${HASH_FILES[@]}"; do [ -f "$f" ] || die "missing $f (run scripts/setup.sh first)"; done
+hash12="$( { echo "$name"; cat "$here/build.sh" "$here/pack_docker_archive.py" "$recipe" "${HASH_FILES[@]}"; } \
   | sha256sum | cut -c1-12)"
 out="$cache/$name-$hash12.tar"
 tag="localhost/ai-sdk-microsandbox-test/$name:$hash12"
@@ -26,9 +34,6 @@ mkdir -p "$downloads"
 exec 9>"$cache/.$name.lock"
 flock 9
 [ -f "$out" ] && { echo "$out"; exit 0; }
-
-log() { echo "[images/$name] $*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 unmount_under() { # lazily unmount anything a recipe mounted below $1, deepest first
   awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r |
@@ -69,10 +74,6 @@ npm_fetch() {
   fi
   echo "$file"
 }
-
-PACK_FLAGS=""
-# shellcheck source=/dev/null
-source "$recipe"
 
 log "building $tag in $work"
 rootfs="$work/rootfs"

@@ -11,6 +11,11 @@ NPM_PKG=npm@10.9.9
 PNPM_PKG=pnpm@10.34.9 # the harness wants pnpm >= 10.26, < 11
 PATH_IN_IMAGE=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 IMAGE_CONFIG="{\"Env\":[\"PATH=$PATH_IN_IMAGE\",\"LANG=C.UTF-8\"],\"Cmd\":[\"bash\"],\"WorkingDir\":\"/workspace\"}"
+# The Claude Code adapter's bootstrap: its bridge's package.json and lockfile (from the adapter
+# version in our devDependencies), the directory and the pnpm command it runs them with.
+ADAPTER_BRIDGE="$here/../../node_modules/@ai-sdk/harness-claude-code/dist/bridge"
+ADAPTER_BOOTSTRAP_DIR=/tmp/harness/claude-code
+HASH_FILES=("$ADAPTER_BRIDGE/package.json" "$ADAPTER_BRIDGE/pnpm-lock.yaml")
 
 # npm_install_global TGZ NAME BIN...: unpack a registry tarball the way `npm i -g` lays it out.
 npm_install_global() {
@@ -83,4 +88,23 @@ EOF
   umount "$rootfs/proc"
   # The checks leave caches and logs in $HOME; the image should not carry them.
   rm -rf "$rootfs"/root/{.npm,.cache,.local,.config} "$rootfs"/tmp/* "$rootfs"/tmp/.[!.]*
+  preinstall_adapter_bridge "$rootfs"
+}
+
+# TEST IMAGE ONLY. The adapter's bridge dependencies (Claude Code and its agent SDK, about 300 MB)
+# installed by the adapter's own command at its own path, so that its bootstrap in the guest, which
+# runs unmodified, finds them up to date instead of downloading them. Under our emulated test host a
+# download that size inside a microVM crashes the emulator (scripts/vmhost/README.md).
+preinstall_adapter_bridge() {
+  local rootfs="$1" dir="$ADAPTER_BOOTSTRAP_DIR"
+  log "pre-installing the Claude Code adapter's bridge dependencies in $dir"
+  install -d "$rootfs$dir"
+  cp "$ADAPTER_BRIDGE/package.json" "$ADAPTER_BRIDGE/pnpm-lock.yaml" "$rootfs$dir/"
+  # The chroot borrows the host's DNS and CA bundle (ours re-signs TLS) for this one command.
+  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/tmp/host-ca.pem"
+  chroot "$rootfs" /usr/bin/env -i PATH="$PATH_IN_IMAGE" LANG=C.UTF-8 HOME=/root \
+    NODE_EXTRA_CA_CERTS=/tmp/host-ca.pem npm_config_cafile=/tmp/host-ca.pem \
+    pnpm --dir "$dir" install --frozen-lockfile --store-dir "$dir/.pnpm-store" >&2
+  rm -rf "$rootfs/etc/resolv.conf" "$rootfs/tmp/host-ca.pem" "$rootfs"/root/{.npm,.cache,.local,.config}
 }
