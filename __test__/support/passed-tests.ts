@@ -1,7 +1,6 @@
 // A file whose test VM died is run again in a new one (scripts/test.sh). What had already passed
 // need not run again: the reporter logs each passed test's full name as it passes, to a file on the
-// host that outlives the test VM, and the setup file skips the logged ones in the rerun. A file whose
-// tests build on each other calls `rerunEveryTest()` to run them all again.
+// host that outlives the test VM, and the setup file (skip-passed.ts) skips the logged ones in the rerun.
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { RunnerTask } from 'vitest';
 import type { Reporter, TestCase } from 'vitest/node';

@@ -1,5 +1,5 @@
 // A rerun of a file whose test VM died skips the tests that already passed (passed-tests.ts,
-// skip-passed.ts), unless the file's tests build on each other; run on fixtures.
+// skip-passed.ts); run on a fixture.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 const repo = join(import.meta.dirname, '../..');
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).sort();
 
-it('logs each passed test; a rerun skips those and runs the rest, except in a file whose tests build on each other', () => {
+it('logs each passed test; a rerun skips those and runs the rest', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aisdk-skip-passed-'));
   const passedLog = join(dir, 'passed');
   const runs = join(dir, 'runs');
@@ -20,11 +20,11 @@ it('logs each passed test; a rerun skips those and runs the rest, except in a fi
     });
 
   expect(run(true).status).not.toBe(0);
-  expect(lines(passedLog)).toEqual(['a', 'c']);
-  expect(lines(runs)).toEqual(['chained c', 'independent a', 'independent b']);
+  expect(lines(passedLog)).toEqual(['a']);
+  expect(lines(runs)).toEqual(['a', 'b']);
 
   expect(run(false).status).toBe(0);
-  expect(lines(passedLog)).toEqual(['a', 'c', 'c', 'group > b']);
-  // The rerun ran b and the chained file's c again, not a.
-  expect(lines(runs)).toEqual(['chained c', 'chained c', 'independent a', 'independent b', 'independent b']);
+  expect(lines(passedLog)).toEqual(['a', 'group > b']);
+  // The rerun ran b again, not a.
+  expect(lines(runs)).toEqual(['a', 'b', 'b']);
 });
