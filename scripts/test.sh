@@ -42,17 +42,25 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     suite=(env AI_SDK_MICROSANDBOX_EMULATED=1 "${suite[@]}")
     # One VM per file. The emulator's nested SVM is not stable (scripts/vmhost/README.md): a file
     # whose test VM died (exit 125, its kernel evidence printed by run-in-vm.sh) runs again in a
-    # new VM, at most twice, skipping the tests that had passed (__test__/support/passed-tests.ts).
+    # new VM, skipping the tests that had passed (__test__/support/passed-tests.ts), as long as
+    # attempts make progress: at most 5, and never after two in a row that passed nothing new.
     # A file whose tests failed is not rerun.
     suite+=(--reporter=./__test__/support/passed-tests.ts)
     for spec in __test__/integration/*.spec.ts; do
       name=$(basename "$spec" .spec.ts)
       export AI_SDK_MICROSANDBOX_TEST_PASSED_LOG="$results/integration-$name.passed"
-      for attempt in 1 2 3; do
-        rc=0
+      passed_so_far() { sort -u "$AI_SDK_MICROSANDBOX_TEST_PASSED_LOG" 2>/dev/null | wc -l; }
+      stalled=0
+      for attempt in 1 2 3 4 5; do
+        before=$(passed_so_far) rc=0
         AI_SDK_MICROSANDBOX_TEST_ATTEMPT=$attempt scripts/vmhost/run-in-vm.sh -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
         [ "$rc" = 125 ] || break
-        [ "$attempt" = 3 ] || echo "== the test VM died during $name (exit 125, attempt $attempt); rerunning the file in a new one"
+        if [ "$(passed_so_far)" = "$before" ]; then stalled=$((stalled + 1)); else stalled=0; fi
+        if [ "$attempt" = 5 ] || [ "$stalled" = 2 ]; then
+          echo "== the test VM died during $name (exit 125, attempt $attempt); giving up on the file"
+          break
+        fi
+        echo "== the test VM died during $name (exit 125, attempt $attempt); rerunning the file in a new one"
       done
       [ "$rc" = 0 ] || touch "$results/integration-$name.failed"
     done
