@@ -49,7 +49,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     for spec in __test__/integration/*.spec.ts; do
       name=$(basename "$spec" .spec.ts)
       export AI_SDK_MICROSANDBOX_TEST_PASSED_LOG="$results/integration-$name.passed"
-      passed_so_far() { sort -u "$AI_SDK_MICROSANDBOX_TEST_PASSED_LOG" 2>/dev/null | wc -l; }
+      passed_so_far() { { sort -u "$AI_SDK_MICROSANDBOX_TEST_PASSED_LOG" 2>/dev/null || true; } | wc -l; }
       stalled=0
       for attempt in 1 2 3 4 5; do
         before=$(passed_so_far) rc=0
