@@ -185,7 +185,10 @@ describe('Claude Code in a microVM through HarnessAgent', () => {
     expectNothingLeft(name);
   });
 
-  it('4. stop, then resume: the disk survives and the agent continues the same conversation', async () => {
+  // After a stop the adapter first tries to reattach to the old bridge, for its whole startupTimeoutMs
+  // (the bridge is gone with the stopped microVM), and only then starts a new one: on top of a cold
+  // boot and a turn, that needs more than the default safety net under emulation.
+  it('4. stop, then resume: the disk survives and the agent continues the same conversation', { timeout: 1_200_000 }, async () => {
     const earlier = await firstSession();
     const name = sandboxOf(earlier.session).id;
     const state = await earlier.session.stop();
