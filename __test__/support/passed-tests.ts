@@ -18,10 +18,11 @@ export function passedEarlier(path = logPath()): Set<string> {
   }
 }
 
-/** vitest's `TestCase.fullName` for a runner task: its suites' names and its own, joined by ' > '. */
+/** vitest's `TestCase.fullName` for a runner task: its describe blocks' names and its own, joined
+ * by ' > ' (a top-level test's suite is its file; a top-level describe block has none). */
 export function fullName(task: RunnerTask): string {
   const names = [task.name];
-  for (let suite = task.suite; suite && suite.suite; suite = suite.suite) names.unshift(suite.name);
+  for (let suite = task.suite; suite && suite !== task.file; suite = suite.suite) names.unshift(suite.name);
   return names.join(' > ');
 }
 
