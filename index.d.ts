@@ -33,7 +33,7 @@ export type MicrosandboxNetworkPolicy =
     };
 
 export interface MicrosandboxProgressEvent {
-  phase: 'image' | 'boot' | 'fork' | 'bootstrap' | 'template';
+  phase: 'image' | 'boot' | 'fork' | 'bootstrap' | 'template' | 'pool';
   message: string;
 }
 
@@ -82,7 +82,8 @@ export interface MicrosandboxCreateSettings {
   secrets?: Array<{ name: string; allowedHosts: string[]; hostEnv?: string }>;
   /**
    * Called with each long step: `image` (hashing, loading an archive), `boot`, `fork`, `bootstrap`
-   * (each of `bootstrapPreCommands`), `template` (bootstrap, snapshot, publish). Messages name steps and
+   * (each of `bootstrapPreCommands`), `template` (bootstrap, snapshot, publish), `pool` (a warm microVM
+   * ready, or handed to a session). Messages name steps and
    * sizes, never env values or commands. It never keeps the process alive.
    */
   onProgress?: (event: MicrosandboxProgressEvent) => void;
@@ -94,6 +95,16 @@ export interface MicrosandboxCreateSettings {
   replace?: boolean;
   /** Shell commands run once on a fresh sandbox before `onFirstCreate` (e.g. `corepack enable pnpm`). */
   bootstrapPreCommands?: string[];
+  /**
+   * Keeps `size` microVMs (0-16) booted ahead of time, so `createSession({ sessionId })` hands one over
+   * instead of booting (forked from the identity's template when there is one). The pool fills in the
+   * background after the first create with a `sessionId`, one microVM at a time; an empty pool never makes
+   * a create wait. A session handed over behaves as one created for its id (resume from any process,
+   * same ports and URLs); `msb ls` shows its microVM under a pool name, `npx ai-sdk-microsandbox ls`
+   * shows both. Waiting microVMs belong to this process: `close()` (or the end of the event loop)
+   * removes them, and the next process reaps them if this one is killed. Default: off.
+   */
+  warmPool?: { size: number };
 }
 
 /** Wrap mode: attach to a sandbox the caller created and owns. Stop and destroy leave it alone. */
@@ -132,6 +143,19 @@ export interface MicrosandboxProvider extends HarnessV1SandboxProvider {
    * Also runs automatically (templates after each new one is published, orphans once per process).
    */
   prune(options?: MicrosandboxPruneOptions): Promise<MicrosandboxPruneReport>;
+  /** How full the warm pool is; `null` without `warmPool`. */
+  warmPoolStatus(): MicrosandboxWarmPoolStatus | null;
+  /** Stops the warm pool and removes the microVMs waiting in it; sessions already created are untouched. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface MicrosandboxWarmPoolStatus {
+  size: number;
+  /** MicroVMs booted and waiting to be handed over. */
+  ready: number;
+  /** Whether one is being booted now. */
+  filling: boolean;
 }
 
 /**

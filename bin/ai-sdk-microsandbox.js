@@ -55,7 +55,7 @@ if (command === 'doctor') {
       const listing = await state.listState();
       const sessions = listing.sessions.map(
         (s) =>
-          `  ${s.name}  ${s.resumable ? 'resumable' : 'no sessionId'}  ${s.status}  ` +
+          `  ${s.name}${s.sandbox === s.name ? '' : ` (microVM ${s.sandbox})`}  ${s.resumable ? 'resumable' : 'no sessionId'}  ${s.status}  ` +
           `${s.ports.map((p) => `${p.guest}->${p.host}`).join(',') || 'no ports'}  ${s.workingDirectory}`,
       );
       const templates = listing.templates.map(

@@ -66,6 +66,10 @@ export function createMicrosandbox(settings) {
     await callNative(() => template.publish());
   }
 
+  const close = () => callNative(() => provider.close());
+  // Warm microVMs must not outlive a script that simply runs out of work.
+  if (provider.warmPoolStatus() !== null) process.once('beforeExit', close);
+
   return {
     specificationVersion: 'harness-sandbox-v1',
     providerId: PROVIDER_ID,
@@ -104,6 +108,19 @@ export function createMicrosandbox(settings) {
      */
     async prune({ keepNewest, keepUsedWithinMs } = {}) {
       return callNative(() => provider.prune(keepNewest, keepUsedWithinMs));
+    },
+
+    warmPoolStatus() {
+      return provider.warmPoolStatus();
+    },
+
+    async close() {
+      process.off('beforeExit', close);
+      await close();
+    },
+
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

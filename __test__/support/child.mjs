@@ -10,6 +10,12 @@
 //   node child.mjs detach <image> <sessionId>
 //     creates the session, starts a guest server on port 4000, writes a file, prints
 //     {"url": ...} and exits without stopping anything (a detach).
+//   node child.mjs resume <image> <sessionId>
+//     resumes the session, prints {"id", "url", "file"} (port 4000's URL, the content of
+//     pooled.txt) and exits without stopping anything.
+//   node child.mjs pool <image> <identity> <sessionId> [hang]
+//     with `warmPool: { size: 1 }`, creates the session, waits until the pool holds a microVM,
+//     prints {"id": ...}, then lets the event loop run out (or, with `hang`, waits to be killed).
 import { appendFileSync } from 'node:fs';
 import { createMicrosandbox } from '../../index.js';
 
@@ -18,6 +24,7 @@ const provider = createMicrosandbox({
   image,
   ports: [{ host: 4000, guest: 4000 }],
   ...(mode === 'fork-and-hang' ? { idleTimeoutMs: Number(hang) } : {}),
+  ...(mode === 'pool' ? { warmPool: { size: 1 } } : {}),
 });
 
 if (mode === 'bootstrap') {
@@ -62,4 +69,14 @@ if (mode === 'bootstrap') {
   const { url } = await session.getPortEndpoint({ port: 4000, protocol: 'http' });
   console.log(JSON.stringify({ url, id: session.id }));
   process.exit(0);
+} else if (mode === 'resume') {
+  const session = await provider.resumeSession({ sessionId: arg });
+  const { url } = await session.getPortEndpoint({ port: 4000, protocol: 'http' });
+  console.log(JSON.stringify({ id: session.id, url, file: await session.readTextFile({ path: 'pooled.txt' }) }));
+  process.exit(0);
+} else if (mode === 'pool') {
+  const session = await provider.createSession({ sessionId: counterFile, identity: arg, onFirstCreate: async () => {} });
+  while (provider.warmPoolStatus().ready < 1) await new Promise((r) => setTimeout(r, 500));
+  console.log(JSON.stringify({ id: session.id }));
+  if (hang) setInterval(() => {}, 60_000); // stay alive until the parent kills this process
 }

@@ -37,11 +37,24 @@ describe('createMicrosandbox settings', () => {
     [{ image: 'x', networkPolicy: { mode: 'some' } }, '`networkPolicy.mode`'],
     [{ image: 'x', name: '-bad name' }, '`name`'],
     [{ image: 'x', publicHostname: 'http://x' }, '`publicHostname`'],
+    [{ image: 'x', warmPool: { size: 17 } }, '`warmPool.size`'],
+    [{ image: 'x', warmPool: { size: -1 } }, '`warmPool.size`'],
+    [{ image: 'x', warmPool: true }, '`warmPool`'],
+    [{ sandbox: 'mine', warmPool: { size: 1 } }, '`warmPool` cannot be combined with `sandbox`'],
   ])('rejects %j naming the field', (settings, fragment) => {
     const err = settingsError(settings);
     expect(err).toBeInstanceOf(MicrosandboxError);
     expect(err.code).toBe('ERR_MICROSANDBOX_INVALID_SETTINGS');
     expect(err.message).toContain(fragment);
+  });
+
+  it('has no warm pool unless asked, and closes one without having made a microVM', async () => {
+    expect(createMicrosandbox({ image: 'x' }).warmPoolStatus()).toBeNull();
+    const pooled = createMicrosandbox({ image: 'x', warmPool: { size: 2 } });
+    expect(pooled.warmPoolStatus()).toEqual({ size: 2, ready: 0, filling: false });
+    await pooled.close();
+    await pooled[Symbol.asyncDispose]();
+    expect(pooled.warmPoolStatus()).toEqual({ size: 2, ready: 0, filling: false });
   });
 
   it('never echoes env values in errors', () => {

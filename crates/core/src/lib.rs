@@ -27,6 +27,6 @@ pub mod snapshots;
 
 pub use cancel::Cancel;
 pub use error::{Error, ErrorCode, Result};
-pub use lifecycle::{Ownership, Provider, Session, TemplateBootstrap};
+pub use lifecycle::{Ownership, PoolStatus, Provider, Session, TemplateBootstrap};
 pub use process::Process;
 pub use settings::Settings;

@@ -50,7 +50,12 @@ pub struct CreateSettings {
     pub public_hostname: Option<String>,
     pub replace: bool,
     pub bootstrap_pre_commands: Vec<String>,
+    /// Sessions kept booted ahead of creates with a `sessionId` (0: no pool).
+    pub warm_pool_size: usize,
 }
+
+/// Largest `warmPool.size`: every member is a running microVM.
+pub const MAX_WARM_POOL_SIZE: usize = 16;
 
 /// Settings of a provider that attaches to a sandbox the caller owns.
 #[derive(Debug, Clone)]
@@ -86,6 +91,7 @@ const CREATE_KEYS: &[&str] = &[
     "publicHostname",
     "replace",
     "bootstrapPreCommands",
+    "warmPool",
 ];
 const WRAP_KEYS: &[&str] = &["sandbox", "bridgePorts", "publicHostname"];
 
@@ -183,6 +189,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
             .collect::<Result<_>>()?,
         Some(_) => return Err(Error::invalid("`bootstrapPreCommands` must be an array of shell command strings")),
     };
+    let warm_pool_size = parse_warm_pool(obj.get("warmPool"))?;
     Ok(CreateSettings {
         image,
         cpus,
@@ -199,7 +206,22 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         public_hostname,
         replace,
         bootstrap_pre_commands,
+        warm_pool_size,
     })
+}
+
+fn parse_warm_pool(value: Option<&Value>) -> Result<usize> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(Error::invalid("`warmPool` must be an object like { size: 2 }")),
+    };
+    if let Some(key) = obj.keys().find(|k| k.as_str() != "size") {
+        return Err(Error::invalid(format!("unknown key `warmPool.{key}`; expected size")));
+    }
+    let size = obj.get("size").ok_or_else(|| Error::invalid("`warmPool.size` is required (sessions kept ready)"))?;
+    let what = format!("an integer number of sessions in 0..{MAX_WARM_POOL_SIZE}");
+    Ok(int_in(size, "warmPool.size", 0, MAX_WARM_POOL_SIZE as i64, &what)? as usize)
 }
 
 fn parse_wrap(obj: &Map<String, Value>) -> Result<WrapSettings> {
@@ -391,6 +413,21 @@ mod tests {
     fn env_errors_never_echo_values() {
         let msg = err(json!({ "image": "x", "env": { "TOKEN": 42 } }));
         assert!(msg.contains("`env.TOKEN`") && !msg.contains("42"));
+    }
+
+    #[test]
+    fn warm_pool_is_off_by_default_and_its_size_is_bounded() {
+        let size = |v: Value| match Settings::parse(&v).unwrap() {
+            Settings::Create(s) => s.warm_pool_size,
+            Settings::Wrap(_) => unreachable!(),
+        };
+        assert_eq!(size(json!({ "image": "x" })), 0);
+        assert_eq!(size(json!({ "image": "x", "warmPool": { "size": 2 } })), 2);
+        assert!(err(json!({ "image": "x", "warmPool": { "size": 17 } })).contains("`warmPool.size`"));
+        assert!(err(json!({ "image": "x", "warmPool": { "size": 1.5 } })).contains("`warmPool.size`"));
+        assert!(err(json!({ "image": "x", "warmPool": 2 })).contains("`warmPool`"));
+        assert!(err(json!({ "image": "x", "warmPool": { "sise": 2 } })).contains("`warmPool.sise`"));
+        assert!(err(json!({ "sandbox": "sb", "warmPool": { "size": 1 } })).contains("`warmPool` cannot be combined"));
     }
 
     #[test]

@@ -24,6 +24,13 @@ pub struct ProgressInfo {
 }
 
 #[napi(object)]
+pub struct WarmPoolStatus {
+    pub size: u32,
+    pub ready: u32,
+    pub filling: bool,
+}
+
+#[napi(object)]
 pub struct PruneResult {
     pub removed_orphans: Vec<String>,
     pub removed_templates: Vec<String>,
@@ -95,6 +102,22 @@ impl NativeProvider {
             let session = provider.resume_session(&session_id, &cancel).await?;
             Ok(NativeSession::new(Arc::new(session)))
         })))
+    }
+
+    /// How full the warm pool is; null without `warmPool`.
+    #[napi]
+    pub fn warm_pool_status(&self) -> Option<WarmPoolStatus> {
+        self.inner.pool_status().map(|s| WarmPoolStatus {
+            size: s.size as u32,
+            ready: s.ready as u32,
+            filling: s.filling,
+        })
+    }
+
+    /// Stops the warm pool and removes the microVMs waiting in it.
+    #[napi]
+    pub async fn close(&self) {
+        self.inner.close().await;
     }
 
     /// `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them.

@@ -19,6 +19,8 @@ pub struct StatePort {
 #[napi(object)]
 pub struct StateSession {
     pub name: String,
+    /// The microVM: `name`, or the warm-pool member handed over to the session.
+    pub sandbox: String,
     pub resumable: bool,
     pub status: String,
     pub working_directory: String,
@@ -51,6 +53,7 @@ pub async fn list_state() -> StateListing {
             .into_iter()
             .map(|s| StateSession {
                 name: s.name,
+                sandbox: s.sandbox,
                 resumable: s.resumable,
                 status: s.status,
                 working_directory: s.working_directory,

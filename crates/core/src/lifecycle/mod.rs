@@ -3,10 +3,13 @@
 
 mod lifetime;
 mod orphans;
+mod pool;
+mod pooled;
 mod provider;
 mod record;
 mod session;
 pub mod state;
 
+pub use pool::PoolStatus;
 pub use provider::{Provider, TemplateBootstrap};
 pub use session::{Ownership, Session};

@@ -21,9 +21,11 @@ use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
 use crate::{guest, runtime};
 
 pub struct Provider {
-    settings: Settings,
-    host: Arc<Host>,
-    progress: Progress,
+    pub(super) settings: Settings,
+    pub(super) host: Arc<Host>,
+    pub(super) progress: Progress,
+    /// Sessions booted ahead of creates with a `sessionId` (`warmPool`).
+    pub(super) pool: Option<Arc<super::pooled::MemberPool>>,
 }
 
 /// A template being bootstrapped: its microVM is up (pre-commands done) and
@@ -41,7 +43,11 @@ pub struct TemplateBootstrap {
 
 impl Provider {
     pub fn new(settings: Settings) -> Self {
-        Self { settings, host: Host::shared(crate::cache::root()), progress: Progress::default() }
+        let pool = match &settings {
+            Settings::Create(s) if s.warm_pool_size > 0 => Some(super::pool::WarmPool::new(s.warm_pool_size)),
+            _ => None,
+        };
+        Self { settings, host: Host::shared(crate::cache::root()), progress: Progress::default(), pool }
     }
 
     /// Reports long steps to `progress` (the caller's `onProgress`).
@@ -86,7 +92,8 @@ impl Provider {
         remove_sandbox(&name).await?;
         self.progress.report("template", "booting a template microVM to bootstrap once for this identity");
         // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
-        let target = Target { name: &name, ownership: Ownership::Ephemeral, lifetime: Lifetime::default() };
+        let target =
+            Target { name: &name, ownership: Ownership::Ephemeral, lifetime: Lifetime::default(), detached: false };
         let session = match cancel.guard(self.boot(settings, &source, &target, &[], None)).await {
             Ok(session) => session,
             Err(err) => {
@@ -121,7 +128,7 @@ impl Provider {
     /// stop, and by the next process if this one dies first. With an
     /// `identity` that has a published template, the session forks from it.
     pub async fn create_session(
-        &self,
+        self: &Arc<Self>,
         session_id: Option<&str>,
         identity: Option<&str>,
         cancel: &Cancel,
@@ -150,7 +157,8 @@ impl Provider {
         let record = SessionRecord::load(self.host.cache_root(), &name).ok_or_else(not_found)?;
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         runtime::preflight().await?;
-        let handle = match Sandbox::get(&name).await {
+        let sandbox_name = record.sandbox_name().to_owned();
+        let handle = match Sandbox::get(&sandbox_name).await {
             Ok(handle) => handle,
             Err(MicrosandboxError::SandboxNotFound(_)) => return Err(not_found()),
             Err(e) => return Err(e.into()),
@@ -177,7 +185,7 @@ impl Provider {
                 let sandbox = match handle.connect_or_start_detached().await {
                     Ok(sandbox) => sandbox,
                     Err(err @ MicrosandboxError::BootStart { .. }) => {
-                        return Err(runtime::explain_boot_failure(&name, err).await);
+                        return Err(runtime::explain_boot_failure(&sandbox_name, err).await);
                     }
                     Err(e) => return Err(e.into()),
                 };
@@ -194,6 +202,7 @@ impl Provider {
             false,
             self.host.clone(),
         )
+        .with_record_key(name)
         .with_keepalive(Lifetime::of(settings, Ownership::Resumable))
         .with_secrets(settings.secrets.clone()))
     }
@@ -210,7 +219,7 @@ impl Provider {
     }
 
     async fn create(
-        &self,
+        self: &Arc<Self>,
         settings: &CreateSettings,
         session_id: Option<&str>,
         identity: Option<&str>,
@@ -229,35 +238,62 @@ impl Provider {
             }
             _ => (None, None),
         };
-        let (name, ownership) = match session_id {
-            Some(id) => (self.session_name(settings, id), Ownership::Resumable),
-            None => (naming::anonymous_name(), Ownership::Ephemeral),
+        let Some(session_id) = session_id else {
+            let target = Target {
+                name: &naming::anonymous_name(),
+                ownership: Ownership::Ephemeral,
+                lifetime: Lifetime::of(settings, Ownership::Ephemeral),
+                detached: false,
+            };
+            return self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
         };
-        if ownership == Ownership::Resumable {
-            self.clear_existing(&name, session_id.unwrap_or_default(), settings.replace).await?;
+        let name = self.session_name(settings, session_id);
+        self.clear_existing(&name, session_id, settings.replace).await?;
+        let plan = super::pooled::MemberPlan { source: source.clone(), template: template.clone() };
+        if let Some(session) = self.hand_over_from_pool(&plan, &name)? {
+            return Ok(session);
         }
-        let _creating = self.host.creating(&name);
+        let target = Target {
+            name: &name,
+            ownership: Ownership::Resumable,
+            lifetime: Lifetime::of(settings, Ownership::Resumable),
+            detached: true,
+        };
+        self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await
+    }
+
+    /// Leases the target's host ports and boots it (cold, or forked from
+    /// `template`). An abort drops the boot wherever it is; on any failure the
+    /// sandbox, its leases and its record are removed.
+    pub(super) async fn boot_leased(
+        &self,
+        settings: &CreateSettings,
+        source: &ImageSource,
+        target: &Target<'_>,
+        template: Option<&TemplateRecord>,
+        cancel: &Cancel,
+    ) -> Result<Session> {
+        let name = target.name;
+        let _creating = self.host.creating(name);
         let live = live_sandbox_names().await?;
         let ports = PortLeases::new(self.host.cache_root()).acquire(
-            &name,
+            name,
             &settings.ports,
             &|owner| live.contains(owner) || self.host.is_creating(owner),
             &self.host,
         )?;
-        let target = Target { name: &name, ownership, lifetime: Lifetime::of(settings, ownership) };
-        // An abort drops the boot wherever it is; the failure path below removes what it made.
-        match cancel.guard(self.boot(settings, &source, &target, &ports, template.as_ref())).await {
+        match cancel.guard(self.boot(settings, source, target, &ports, template)).await {
             Ok(session) => {
-                if let Some(template) = &template {
+                if let Some(template) = template {
                     TemplateStore::new(self.host.cache_root()).touch(&template.key);
                 }
                 Ok(session)
             }
             Err(err) => {
                 // A failed boot leaves a stopped row and our leases behind: clean both.
-                let _ = remove_sandbox(&name).await;
-                let _ = PortLeases::new(self.host.cache_root()).release(&name, &ports);
-                SessionRecord::remove(self.host.cache_root(), &name);
+                let _ = remove_sandbox(name).await;
+                let _ = PortLeases::new(self.host.cache_root()).release(name, &ports);
+                SessionRecord::remove(self.host.cache_root(), name);
                 Err(err)
             }
         }
@@ -266,7 +302,9 @@ impl Provider {
     /// A sandbox already carries this session's name: a retry after a failed
     /// create, or a second create of the same id. Replaced only when asked.
     async fn clear_existing(&self, name: &str, session_id: &str, replace: bool) -> Result<()> {
-        let exists = match Sandbox::get(name).await {
+        let record = SessionRecord::load(self.host.cache_root(), name);
+        let sandbox = record.as_ref().map_or(name, SessionRecord::sandbox_name).to_owned();
+        let exists = match Sandbox::get(&sandbox).await {
             Ok(_) => true,
             Err(MicrosandboxError::SandboxNotFound(_)) => false,
             Err(e) => return Err(e.into()),
@@ -284,9 +322,8 @@ impl Provider {
                 ),
             ));
         }
-        let old_ports = SessionRecord::load(self.host.cache_root(), name).map(|r| r.ports).unwrap_or_default();
-        remove_sandbox(name).await?;
-        PortLeases::new(self.host.cache_root()).release(name, &old_ports)?;
+        remove_sandbox(&sandbox).await?;
+        PortLeases::new(self.host.cache_root()).release(&sandbox, &record.map(|r| r.ports).unwrap_or_default())?;
         SessionRecord::remove(self.host.cache_root(), name);
         Ok(())
     }
@@ -311,6 +348,7 @@ impl Provider {
                 Ownership::Ephemeral => Some(self.host.process_token()?.to_owned()),
                 _ => None,
             },
+            sandbox: None,
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
@@ -490,11 +528,13 @@ impl TemplateBootstrap {
     }
 }
 
-/// What a boot creates: its sandbox name, who owns it, how long it may live.
-struct Target<'a> {
-    name: &'a str,
-    ownership: Ownership,
-    lifetime: Lifetime,
+/// What a boot creates: its sandbox name, who owns it, how long it may live,
+/// and whether it outlives this process (forks always do).
+pub(super) struct Target<'a> {
+    pub name: &'a str,
+    pub ownership: Ownership,
+    pub lifetime: Lifetime,
+    pub detached: bool,
 }
 
 /// The microVM exited, or did not answer within the SDK's startup deadline.
@@ -520,13 +560,12 @@ async fn cold_create(
     target: &Target<'_>,
     ports: &[LeasedPort],
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
-    let (name, ownership) = (target.name, target.ownership);
     let mut builder = source
-        .apply(Sandbox::builder(name))
+        .apply(Sandbox::builder(target.name))
         .label(OWNER_LABEL, "1")
         .envs(settings.guest_env())
         // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
-        .detached(ownership == Ownership::Resumable);
+        .detached(target.detached);
     if let Some(secs) = target.lifetime.idle_timeout_secs {
         builder = builder.idle_timeout(secs);
     }

@@ -1,5 +1,8 @@
 //! What a resumable session leaves on disk so that any process can resume it
 //! by `sessionId`: its sandbox name, working directory and port mapping.
+//! Records are filed under the session's name; a session handed over from the
+//! warm pool runs in a sandbox named otherwise (the runtime cannot rename), and
+//! its record says which.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,9 @@ pub struct SessionRecord {
     /// them (its liveness token), so orphans can be found once it is gone.
     #[serde(default)]
     pub creator: Option<String>,
+    /// The sandbox, when it is not `name`: a warm-pool member handed over to this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 fn path(cache_root: &Path, name: &str) -> PathBuf {
@@ -23,16 +29,24 @@ fn path(cache_root: &Path, name: &str) -> PathBuf {
 }
 
 impl SessionRecord {
+    /// The sandbox this session runs in.
+    pub fn sandbox_name(&self) -> &str {
+        self.sandbox.as_deref().unwrap_or(&self.name)
+    }
+
     pub fn save(&self, cache_root: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| crate::Error::internal(e.to_string()))?;
         crate::cache::write_atomic(&path(cache_root, &self.name), &json)?;
         Ok(())
     }
 
-    /// The record saved under `name`; one that names another sandbox is not ours and is ignored.
+    /// The record saved under `name`; one filed under another name, or pointing at a sandbox
+    /// that is not a pool member of ours, is not ours and is ignored.
     pub fn load(cache_root: &Path, name: &str) -> Option<Self> {
         let bytes = std::fs::read(path(cache_root, name)).ok()?;
-        serde_json::from_slice::<Self>(&bytes).ok().filter(|r| r.name == name)
+        serde_json::from_slice::<Self>(&bytes)
+            .ok()
+            .filter(|r| r.name == name && r.sandbox.as_deref().is_none_or(crate::naming::is_anonymous))
     }
 
     pub fn all(cache_root: &Path) -> Vec<Self> {
@@ -48,5 +62,38 @@ impl SessionRecord {
 
     pub fn remove(cache_root: &Path, name: &str) {
         let _ = std::fs::remove_file(path(cache_root, name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, sandbox: Option<&str>) -> SessionRecord {
+        SessionRecord {
+            name: name.to_owned(),
+            working_directory: "/root".to_owned(),
+            ports: Vec::new(),
+            public_hostname: None,
+            creator: None,
+            sandbox: sandbox.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_record_may_point_only_at_a_pool_member_of_ours() {
+        let root = std::env::temp_dir().join(format!("aisdk-record-test-{}", std::process::id()));
+        let member = crate::naming::anonymous_name();
+        record("aisdk-chat-0123456789ab", Some(&member)).save(&root).unwrap();
+        let loaded = SessionRecord::load(&root, "aisdk-chat-0123456789ab").unwrap();
+        assert_eq!(loaded.sandbox_name(), member);
+        record("aisdk-other-0123456789ab", Some("my-database")).save(&root).unwrap();
+        assert!(SessionRecord::load(&root, "aisdk-other-0123456789ab").is_none());
+        record("aisdk-plain-0123456789ab", None).save(&root).unwrap();
+        assert_eq!(
+            SessionRecord::load(&root, "aisdk-plain-0123456789ab").unwrap().sandbox_name(),
+            "aisdk-plain-0123456789ab"
+        );
+        let _ = std::fs::remove_dir_all(root);
     }
 }

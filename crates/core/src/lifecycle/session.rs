@@ -36,6 +36,9 @@ enum State {
 
 pub struct Session {
     name: String,
+    /// Where this session's record is filed: its sandbox name, or for a
+    /// warm-pool member handed over to a `sessionId`, the name of that id.
+    record_key: String,
     /// Who holds this session's port leases: the sandbox name, or for a
     /// wrapped sandbox (shared by sessions) a per-session name.
     lease_owner: String,
@@ -63,6 +66,7 @@ impl Session {
     ) -> Self {
         Self {
             lease_owner: sandbox.name().to_owned(),
+            record_key: sandbox.name().to_owned(),
             name: sandbox.name().to_owned(),
             sandbox,
             guest,
@@ -103,6 +107,23 @@ impl Session {
     pub(crate) fn with_lease_owner(mut self, owner: String) -> Self {
         self.lease_owner = owner;
         self
+    }
+
+    /// A session whose record is filed under `key` (a resumed warm-pool member).
+    pub(crate) fn with_record_key(mut self, key: String) -> Self {
+        self.record_key = key;
+        self
+    }
+
+    /// A warm-pool member becomes the resumable session filed under `record_key`.
+    pub(crate) fn handed_over(self, record_key: String) -> Self {
+        let mut session = self.with_record_key(record_key);
+        session.ownership = Ownership::Resumable;
+        session
+    }
+
+    pub(crate) fn leased_ports(&self) -> &[LeasedPort] {
+        &self.ports
     }
 
     /// Whether this session was forked from a bootstrapped template (so its
@@ -284,7 +305,7 @@ impl Session {
 
     async fn remove_everything(&self) -> Result<()> {
         remove_sandbox(&self.name).await?;
-        super::record::SessionRecord::remove(self.host.cache_root(), &self.name);
+        super::record::SessionRecord::remove(self.host.cache_root(), &self.record_key);
         PortLeases::new(self.host.cache_root()).release(&self.name, &self.ports)
     }
 

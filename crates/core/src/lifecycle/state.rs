@@ -15,6 +15,8 @@ use crate::snapshots::{self, PruneOptions, PruneReport, TemplateStore};
 
 pub struct SessionEntry {
     pub name: String,
+    /// The microVM: `name`, or a warm-pool member handed over to the session.
+    pub sandbox: String,
     /// Created with a `sessionId` (resumable), or without one.
     pub resumable: bool,
     /// The runtime's status (`running`, `stopped`, ...), or `missing` when the record outlived its sandbox.
@@ -34,7 +36,7 @@ pub struct TemplateEntry {
 pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) {
     let mut sessions = Vec::new();
     for record in SessionRecord::all(cache_root) {
-        let status = match Sandbox::get(&record.name).await {
+        let status = match Sandbox::get(record.sandbox_name()).await {
             Ok(handle) => format!("{:?}", handle.status_snapshot()).to_ascii_lowercase(),
             Err(MicrosandboxError::SandboxNotFound(_)) => "missing".to_owned(),
             Err(_) => "unknown".to_owned(),
@@ -44,6 +46,7 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
             status,
             working_directory: record.working_directory.clone(),
             ports: record.ports.iter().map(|p| (p.guest, p.host)).collect(),
+            sandbox: record.sandbox_name().to_owned(),
             name: record.name,
         });
     }
@@ -67,8 +70,8 @@ pub async fn remove_session(cache_root: &Path, session_id: &str) -> Result<Optio
     else {
         return Ok(None);
     };
-    remove_sandbox(&record.name).await?;
-    PortLeases::new(cache_root).release(&record.name, &record.ports)?;
+    remove_sandbox(record.sandbox_name()).await?;
+    PortLeases::new(cache_root).release(record.sandbox_name(), &record.ports)?;
     SessionRecord::remove(cache_root, &record.name);
     Ok(Some(record.name))
 }
