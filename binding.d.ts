@@ -64,6 +64,10 @@ export declare class NativeProvider {
   createSession(sessionId?: any | undefined | null, identity?: string | undefined | null): NativePendingSession
   /** Starts resuming a session; `cancel()` stops waiting and leaves the session as it is. */
   resumeSession(sessionId: any): NativePendingSession
+  /** How full the warm pool is; null without `warmPool`. */
+  warmPoolStatus(): WarmPoolStatus | null
+  /** Stops the warm pool and removes the microVMs waiting in it. */
+  close(): Promise<void>
   /** `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them. */
   prune(keepNewest?: any | undefined | null, keepUsedWithinMs?: any | undefined | null): Promise<PruneResult>
 }
@@ -163,6 +167,8 @@ export interface StatePort {
 
 export interface StateSession {
   name: string
+  /** The microVM: `name`, or the warm-pool member handed over to the session. */
+  sandbox: string
   resumable: boolean
   status: string
   workingDirectory: string
@@ -175,4 +181,10 @@ export interface StateTemplate {
   /** Unix seconds. */
   createdAt: number
   lastUsedAt: number
+}
+
+export interface WarmPoolStatus {
+  size: number
+  ready: number
+  filling: boolean
 }
