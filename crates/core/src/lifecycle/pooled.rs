@@ -65,13 +65,10 @@ impl Provider {
     }
 
     /// A ready member for `plan`, handed over as the session filed under
-    /// `name`; `None` when the pool is off or empty. Either way the pool is
-    /// (re)filled for `plan` in the background.
-    pub(super) fn hand_over_from_pool(self: &Arc<Self>, plan: &MemberPlan, name: &str) -> Result<Option<Session>> {
+    /// `name`; `None` when the pool is off or empty.
+    pub(super) fn take_from_pool(self: &Arc<Self>, plan: &MemberPlan, name: &str) -> Result<Option<Session>> {
         let (Some(pool), Settings::Create(settings)) = (&self.pool, &self.settings) else { return Ok(None) };
-        let member = pool.take(&plan.key());
-        pool.fill_for(plan.key(), plan.clone(), self.pool_maker());
-        let Some(member) = member else { return Ok(None) };
+        let Some(member) = pool.take(&plan.key()) else { return Ok(None) };
         let cache_root = self.host.cache_root();
         let record = SessionRecord {
             name: name.to_owned(),
@@ -92,6 +89,14 @@ impl Provider {
         }
         self.progress.report("pool", format!("session {name} takes warm microVM {}", member.id()));
         Ok(Some(member.handed_over(name.to_owned())))
+    }
+
+    /// Fills the pool with members for `plan` in the background (after a
+    /// create, so that its own boot does not compete with the filler).
+    pub(super) fn refill_pool(self: &Arc<Self>, plan: MemberPlan) {
+        if let Some(pool) = &self.pool {
+            pool.fill_for(plan.key(), plan, self.pool_maker());
+        }
     }
 
     async fn make_member(&self, plan: &MemberPlan, cancel: &Cancel) -> Result<Session> {

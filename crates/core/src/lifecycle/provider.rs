@@ -250,7 +250,8 @@ impl Provider {
         let name = self.session_name(settings, session_id);
         self.clear_existing(&name, session_id, settings.replace).await?;
         let plan = super::pooled::MemberPlan { source: source.clone(), template: template.clone() };
-        if let Some(session) = self.hand_over_from_pool(&plan, &name)? {
+        if let Some(session) = self.take_from_pool(&plan, &name)? {
+            self.refill_pool(plan);
             return Ok(session);
         }
         let target = Target {
@@ -259,7 +260,9 @@ impl Provider {
             lifetime: Lifetime::of(settings, Ownership::Resumable),
             detached: true,
         };
-        self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await
+        let session = self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
+        self.refill_pool(plan);
+        Ok(session)
     }
 
     /// Leases the target's host ports and boots it (cold, or forked from
