@@ -1,6 +1,7 @@
 //! MicroVM lifecycle: the provider creates or resumes sessions; a session owns
 //! (or borrows) one sandbox and runs commands and file operations in it.
 
+mod boot;
 mod lifetime;
 mod orphans;
 mod pool;
@@ -9,7 +10,10 @@ mod provider;
 mod record;
 mod session;
 pub mod state;
+mod template;
+mod wrap;
 
 pub use pool::PoolStatus;
-pub use provider::{Provider, TemplateBootstrap};
+pub use provider::Provider;
 pub use session::{Ownership, Session};
+pub use template::TemplateBootstrap;

@@ -7,9 +7,10 @@
 
 use std::sync::{Arc, Weak};
 
+use super::boot::Target;
 use super::lifetime::Lifetime;
 use super::pool::{BoxFuture, Maker, PoolStatus, WarmPool};
-use super::provider::{Provider, Target};
+use super::provider::Provider;
 use super::record::SessionRecord;
 use super::session::{Ownership, Session};
 use crate::cancel::Cancel;
