@@ -24,7 +24,8 @@ async function poolReady(provider: MicrosandboxProvider, timeoutMs = 300_000) {
 const newAnonymous = (before: string[], ...known: string[]) =>
   ourSandboxes().filter((n) => n.startsWith('aisdk-anon-') && !before.includes(n) && !known.includes(n));
 
-describe('warm pool', () => {
+// The first create of a test VM may load the 612 MB harness image (about 17 minutes under emulation).
+describe('warm pool', { timeout: 1_500_000 }, () => {
   it('hands a warm fork to a create with a sessionId, which then behaves as one created for it; a new template replaces the pool; close() removes what waits', async () => {
     const before = ourSandboxes();
     const identity = `pool-${randomUUID()}`;
@@ -35,11 +36,15 @@ describe('warm pool', () => {
       await s.writeTextFile({ path: '/opt/pool-base', content: 'bootstrapped' });
     };
     const events: MicrosandboxProgressEvent[] = [];
+    const started = Date.now();
     const provider = createMicrosandbox({
       image: harnessImage(),
       ports: [{ host: 4000, guest: 4000 }],
       warmPool: { size: 1 },
-      onProgress: (e) => events.push(e),
+      onProgress: (e) => {
+        events.push(e);
+        console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] [${e.phase}] ${e.message}`);
+      },
     });
     expect(provider.warmPoolStatus()).toEqual({ size: 1, ready: 0, filling: false });
     const first = await provider.createSession({ sessionId: idA, identity, onFirstCreate });

@@ -142,26 +142,12 @@ async fn cold_create(
         .envs(settings.guest_env())
         // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
         .detached(target.detached);
-    if let Some(secs) = target.lifetime.idle_timeout_secs {
-        builder = builder.idle_timeout(secs);
-    }
-    if let Some(secs) = target.lifetime.max_duration_secs {
-        builder = builder.max_duration(secs);
-    }
     if let Some(cpus) = settings.cpus {
         builder = builder.cpus(cpus);
     }
     if let Some(mib) = settings.memory_mib {
         builder = builder.memory(mib);
     }
-    for port in ports {
-        builder = match port.protocol {
-            PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),
-            PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
-        };
-    }
-    let policy = network_policy(settings)?;
-    builder = builder.network(|n| n.policy(policy));
     for secret in &settings.secrets {
         builder = builder.secret(|s| {
             let s = s
@@ -171,7 +157,7 @@ async fn cold_create(
             secret.allowed_hosts.iter().fold(s, |s, host| s.allow(host))
         });
     }
-    builder.create().await
+    configure(builder, settings, target, ports)?.create().await
 }
 
 /// Restores a template's full snapshot into a new, always detached, sandbox
@@ -184,20 +170,57 @@ async fn fork(
     ports: &[LeasedPort],
     template: &TemplateRecord,
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
-    let mut builder = Sandbox::restore(template.snapshot.clone()).name(target.name).forked();
+    let builder = Sandbox::restore(template.snapshot.clone()).name(target.name).forked();
+    configure(builder, settings, target, ports)?.restore().await
+}
+
+/// What a cold create and a fork set alike, on either builder.
+trait BootBuilder: Sized {
+    fn port(self, port: &LeasedPort) -> Self;
+    fn idle_timeout_secs(self, secs: u64) -> Self;
+    fn max_duration_secs(self, secs: u64) -> Self;
+    fn policy(self, policy: microsandbox::NetworkPolicy) -> Self;
+}
+
+macro_rules! boot_builder {
+    ($builder:ty, $policy:expr) => {
+        impl BootBuilder for $builder {
+            fn port(self, port: &LeasedPort) -> Self {
+                match port.protocol {
+                    PortProtocol::Tcp => self.port_bind(port.bind, port.host, port.guest),
+                    PortProtocol::Udp => self.port_udp_bind(port.bind, port.host, port.guest),
+                }
+            }
+            fn idle_timeout_secs(self, secs: u64) -> Self {
+                self.idle_timeout(secs)
+            }
+            fn max_duration_secs(self, secs: u64) -> Self {
+                self.max_duration(secs)
+            }
+            fn policy(self, policy: microsandbox::NetworkPolicy) -> Self {
+                $policy(self, policy)
+            }
+        }
+    };
+}
+boot_builder!(microsandbox::sandbox::SandboxBuilder, |b: Self, p| Self::network(b, |n| n.policy(p)));
+boot_builder!(microsandbox::sandbox::RestoreBuilder, |b: Self, p| Self::network_policy(b, p));
+
+/// The target's lifetime, the leased host ports and the network policy.
+fn configure<B: BootBuilder>(
+    builder: B,
+    settings: &CreateSettings,
+    target: &Target<'_>,
+    ports: &[LeasedPort],
+) -> std::result::Result<B, MicrosandboxError> {
+    let mut builder = ports.iter().fold(builder, |b, port| b.port(port));
     if let Some(secs) = target.lifetime.idle_timeout_secs {
-        builder = builder.idle_timeout(secs);
+        builder = builder.idle_timeout_secs(secs);
     }
     if let Some(secs) = target.lifetime.max_duration_secs {
-        builder = builder.max_duration(secs);
+        builder = builder.max_duration_secs(secs);
     }
-    for port in ports {
-        builder = match port.protocol {
-            PortProtocol::Tcp => builder.port_bind(port.bind, port.host, port.guest),
-            PortProtocol::Udp => builder.port_udp_bind(port.bind, port.host, port.guest),
-        };
-    }
-    builder.network_policy(network_policy(settings)?).restore().await
+    Ok(builder.policy(network_policy(settings)?))
 }
 
 fn network_policy(settings: &CreateSettings) -> std::result::Result<microsandbox::NetworkPolicy, MicrosandboxError> {
