@@ -22,12 +22,7 @@ pub struct GuestInfo {
 /// Prints NUL-separated: physical working directory, HOME, PATH, LANG, uid, bash path.
 /// `$W` is the configured workdir, created if missing; without one, the image's
 /// working directory (where the probe starts) is used unless it is `/`, then `$HOME`.
-const PROBE_SCRIPT: &str = r#"
-if [ -n "$W" ]; then d=$W; else d=$(pwd -P); [ "$d" != / ] || d=${HOME:-/root}; fi
-mkdir -p "$d" && cd -P "$d" || exit 3
-u=$(id -u 2>/dev/null || echo 0)
-printf '%s\0%s\0%s\0%s\0%s\0%s\0' "$(pwd -P)" "$HOME" "$PATH" "$LANG" "$u" "$(command -v bash 2>/dev/null)"
-"#;
+const PROBE_SCRIPT: &str = include_str!("sh/probe.sh");
 
 pub async fn probe(
     sandbox: &Sandbox,

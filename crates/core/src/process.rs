@@ -451,61 +451,19 @@ async fn first_pid(handle: &mut ExecHandle) -> Result<u32> {
 /// in a new session (setsid does not fork here: a background job is not a
 /// group leader, so `$!` is the wrapper, whose pid is also its group id). The
 /// wrapper records the exit status atomically once the command ends.
-const LAUNCH_SCRIPT: &str = r#"
-d=$1
-mkdir -p "$d" && : > "$d/stdout" && : > "$d/stderr" || exit 1
-setsid "$2" -c '"$0" -c "$1" </dev/null >>"$2/stdout" 2>>"$2/stderr"; echo $? > "$2/exit.tmp"; mv "$2/exit.tmp" "$2/exit"' "$2" "$3" "$d" </dev/null >/dev/null 2>&1 &
-echo $!
-"#;
+const LAUNCH_SCRIPT: &str = include_str!("sh/launch.sh");
 
 /// `$1` run dir, `$2` wrapper pid, `$3`/`$4` the 1-based byte to start stdout/stderr
 /// from. Streams the output files until the wrapper is gone. GNU tail's `--pid`
 /// prints what is left and exits when it dies; busybox tail polls once a
 /// second, so it gets that long to catch up.
-const STREAM_SCRIPT: &str = r#"
-d=$1; pid=$2
-if tail --version >/dev/null 2>&1; then
-  tail -s 0.1 -c "+$3" -f --pid="$pid" "$d/stdout" & o=$!
-  tail -s 0.1 -c "+$4" -f --pid="$pid" "$d/stderr" >&2 & e=$!
-  wait $o $e
-else
-  tail -c "+$3" -f "$d/stdout" & o=$!
-  tail -c "+$4" -f "$d/stderr" >&2 & e=$!
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  sleep 1.5
-  kill $o $e 2>/dev/null
-  wait $o $e 2>/dev/null
-fi
-exit 0
-"#;
+const STREAM_SCRIPT: &str = include_str!("sh/stream.sh");
 
 /// Freezes `$1`'s process group, walks `/proc` for descendants that left it
 /// (freezing them too, so nothing forks between the walk and the kill), then
 /// SIGKILLs them all. Uses only shell builtins in the walk: forks are slow
 /// in a microVM.
-const KILL_TREE_SCRIPT: &str = r#"
-root=$1
-kill -STOP -- "-$root" 2>/dev/null || kill -STOP "$root" 2>/dev/null
-tree=$root
-frontier=$root
-while [ -n "$frontier" ]; do
-  next=""
-  for stat in /proc/[0-9]*/stat; do
-    read -r line < "$stat" 2>/dev/null || continue
-    rest=${line##*) }
-    set -- $rest
-    for parent in $frontier; do
-      if [ "$2" = "$parent" ]; then pid=${stat#/proc/}; next="$next ${pid%/stat}"; fi
-    done
-  done
-  for pid in $next; do kill -STOP "$pid" 2>/dev/null; done
-  tree="$tree $next"
-  frontier=$next
-done
-kill -KILL -- "-$root" 2>/dev/null
-kill -KILL $tree 2>/dev/null
-exit 0
-"#;
+const KILL_TREE_SCRIPT: &str = include_str!("sh/kill-tree.sh");
 
 #[cfg(test)]
 mod tests {
