@@ -183,6 +183,8 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_BOOT_FAILED'
   /** This package's state directory cannot be written (read-only, full, or owned by another user). */
   | 'ERR_MICROSANDBOX_CACHE_UNAVAILABLE'
+  /** microsandbox's state (`MSB_HOME`) was written by another microsandbox version; the message says where. */
+  | 'ERR_MICROSANDBOX_STATE_MISMATCH'
   | 'ERR_MICROSANDBOX_INTERNAL'
   /** Thrown by `import` when this OS/CPU/libc has no build of the native addon. */
   | 'ERR_MICROSANDBOX_UNSUPPORTED_PLATFORM'

@@ -38,6 +38,8 @@ pub enum ErrorCode {
     Aborted,
     /// This package's state directory cannot be written (read-only, full, owned by another user).
     CacheUnavailable,
+    /// microsandbox's state (`MSB_HOME`) was written by another microsandbox version.
+    StateMismatch,
     /// Anything else: a bug or an unexpected runtime failure.
     Internal,
 }
@@ -62,6 +64,7 @@ impl ErrorCode {
             Self::BootFailed => "ERR_MICROSANDBOX_BOOT_FAILED",
             Self::Aborted => "ERR_MICROSANDBOX_ABORTED",
             Self::CacheUnavailable => "ERR_MICROSANDBOX_CACHE_UNAVAILABLE",
+            Self::StateMismatch => "ERR_MICROSANDBOX_STATE_MISMATCH",
             Self::Internal => "ERR_MICROSANDBOX_INTERNAL",
         }
     }
@@ -115,6 +118,17 @@ impl From<std::io::Error> for Error {
 impl From<microsandbox::MicrosandboxError> for Error {
     fn from(err: microsandbox::MicrosandboxError) -> Self {
         use microsandbox::MicrosandboxError as E;
+        if crate::sdk_text::foreign_state(&err.to_string()) {
+            return Self::new(
+                ErrorCode::StateMismatch,
+                format!(
+                    "microsandbox's state in {} was written by a microsandbox other than {} ({err}); give this \
+                     package a home of its own (MSB_HOME=~/.msb-{1}, a short path) or remove that state",
+                    crate::runtime::microsandbox_home().display(),
+                    crate::runtime::RUNTIME_VERSION,
+                ),
+            );
+        }
         let code = match &err {
             E::RuntimeNotInstalled(_) | E::RuntimeIncomplete { .. } | E::LibkrunfwNotFound(_) => {
                 ErrorCode::RuntimeMissing

@@ -82,7 +82,8 @@ fn runtime_log(sandbox: &str) -> PathBuf {
     microsandbox_home().join("sandboxes").join(sandbox).join("logs/runtime.log")
 }
 
-fn microsandbox_home() -> PathBuf {
+/// Where microsandbox keeps its runtime state (database, images, sandboxes).
+pub(crate) fn microsandbox_home() -> PathBuf {
     match std::env::var_os("MSB_HOME").filter(|h| !h.is_empty()) {
         Some(home) => PathBuf::from(home),
         None => dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".microsandbox"),

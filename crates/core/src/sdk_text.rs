@@ -33,6 +33,14 @@ pub fn agent_startup_timed_out(text: &str) -> bool {
     text.contains("before agent readiness")
 }
 
+/// microsandbox refuses a state database written by another version of it
+/// (an unknown migration history, or a newer schema).
+pub fn foreign_state(text: &str) -> bool {
+    text.contains("unrecognized catalog")
+        || text.contains("database schema is newer than this msb binary")
+        || text.contains("this migration has been applied but its file is missing")
+}
+
 /// libkrun's runtime log when KVM exists but cannot run guests (nested virtualization).
 pub fn kvm_unusable(runtime_log: &str) -> bool {
     runtime_log.contains("KVM_EXIT_INTERNAL_ERROR") || runtime_log.contains("KVM_CREATE_VM")
@@ -60,6 +68,27 @@ mod tests {
                     restore preparation may still be pending; last connection error: refused";
         assert!(agent_startup_timed_out(text));
         assert!(!agent_startup_timed_out("sandbox \"aisdk-x\" exited with status 1"));
+    }
+
+    #[test]
+    fn foreign_state_texts_of_0_7_2() {
+        // microsandbox-0.7.2 lib/db/admission.rs, and sea-orm-migration's check of applied migrations.
+        for text in [
+            "unrecognized catalog migration history; refusing configuration write",
+            "database has tables but no migration history; refusing to initialize an unrecognized catalog",
+            "database schema is newer than this msb binary or has an unknown migration prefix; refusing to change an \
+             unrecognized catalog",
+            "Migration file of version 'm20270101_000001_x' is missing, this migration has been applied but its file \
+             is missing",
+        ] {
+            assert!(foreign_state(text), "{text}");
+        }
+        assert!(!foreign_state("sandbox \"aisdk-x\" not found"));
+        let err = crate::Error::from(microsandbox::MicrosandboxError::Runtime(
+            "unrecognized catalog release v0.6.99".to_owned(),
+        ));
+        assert_eq!(err.code, crate::ErrorCode::StateMismatch);
+        assert!(err.message.contains("MSB_HOME=~/.msb-0.7.2"), "{}", err.message);
     }
 
     #[test]
