@@ -178,9 +178,15 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_SESSION_EXISTS'
   | 'ERR_MICROSANDBOX_SESSION_STOPPED'
   | 'ERR_MICROSANDBOX_PORT_UNAVAILABLE'
+  /** On the `HarnessCapabilityUnsupportedError` thrown for a guest port the session does not publish. */
+  | 'ERR_MICROSANDBOX_PORT_NOT_EXPOSED'
+  /** On the `HarnessCapabilityUnsupportedError` thrown for what a session cannot do (e.g. `https` URLs). */
+  | 'ERR_MICROSANDBOX_UNSUPPORTED'
   | 'ERR_MICROSANDBOX_FS'
   | 'ERR_MICROSANDBOX_EXEC_FAILED'
   | 'ERR_MICROSANDBOX_BOOT_FAILED'
+  /** Native work was cancelled (a call aborted through its `abortSignal` rejects with the signal's reason). */
+  | 'ERR_MICROSANDBOX_ABORTED'
   /** This package's state directory cannot be written (read-only, full, or owned by another user). */
   | 'ERR_MICROSANDBOX_CACHE_UNAVAILABLE'
   /** microsandbox's state (`MSB_HOME`) was written by another microsandbox version; the message says where. */

@@ -1,5 +1,5 @@
-// The settings the core accepts (crates/core/src/settings.rs) are the ones index.d.ts
-// types and the README's Settings section documents: none missing, none extra.
+// What the core accepts and throws is what index.d.ts types and the README documents: the
+// settings (crates/core/src/settings.rs) and the error codes (crates/core/src/error.rs).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,5 +44,21 @@ describe('settings documentation', () => {
     expect(tableKeys).toEqual([...rustKeys('CREATE_KEYS'), ...JS_ONLY].sort());
     const wrapLine = /Wrap mode \(`\{ ([^}]*) \}`\)/.exec(section)?.[1] ?? '';
     expect(wrapLine.split(',').map((k) => k.trim().replace(/\?$/, '')).sort()).toEqual(rustKeys('WRAP_KEYS'));
+  });
+});
+
+describe('error codes', () => {
+  it('every code the core throws is in index.d.ts and the README', () => {
+    const coreCodes = [...read('crates/core/src/error.rs').matchAll(/"(ERR_MICROSANDBOX_[A-Z_]+)"/g)].map((m) => m[1]);
+    const dts = read('index.d.ts');
+    const start = dts.indexOf('export type MicrosandboxErrorCode');
+    const union = dts.slice(start, dts.indexOf("';\n", start));
+    const typed = [...union.matchAll(/'(ERR_MICROSANDBOX_[A-Z_]+)'/g)].map((m) => m[1]);
+    const errors = readmeSection('Errors');
+    expect(coreCodes.length).toBeGreaterThan(10);
+    for (const code of coreCodes) {
+      expect(typed, code).toContain(code);
+      expect(errors.includes(`\`${code}\``) || errors.includes(`\`${code.replace('ERR_MICROSANDBOX', '')}\``), code).toBe(true);
+    }
   });
 });
