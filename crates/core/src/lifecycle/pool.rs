@@ -178,14 +178,13 @@ where
 
     /// Stops filling and removes every member; later `fill_for` calls do nothing.
     pub async fn close(&self, maker: Arc<dyn Maker<P, M>>) {
-        let (members, filler_running) = {
+        let filler_running = {
             let mut state = self.state.lock().unwrap();
             state.closed = true;
-            let mut members: Vec<M> = state.ready.drain(..).collect();
-            members.append(&mut state.stale);
-            (members, state.filling)
+            state.filling
         };
         self.closing.cancel();
+        // Once closed, the filler adds nothing: it discards what it was making, then stops.
         if filler_running {
             let done = self.filler_done.notified();
             tokio::pin!(done);
@@ -194,14 +193,13 @@ where
                 done.await;
             }
         }
-        // The filler may have added what it held when the close came.
-        let late: Vec<M> = {
+        let members: Vec<M> = {
             let mut state = self.state.lock().unwrap();
-            let mut late: Vec<M> = state.ready.drain(..).collect();
-            late.append(&mut state.stale);
-            late
+            let mut members: Vec<M> = state.ready.drain(..).collect();
+            members.append(&mut state.stale);
+            members
         };
-        for member in members.into_iter().chain(late) {
+        for member in members {
             maker.discard(member).await;
         }
     }
