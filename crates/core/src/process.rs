@@ -260,6 +260,7 @@ impl Process {
             // Bytes received per stream, to resume a detached process's output where it left off.
             let mut received = [0u64; 2];
             let mut trimmed = [0u64; 2];
+            let mut streamed_from = received;
             loop {
                 while let Some(event) = handle.recv().await {
                     match event {
@@ -295,6 +296,12 @@ impl Process {
                     break;
                 }
                 tracing::warn!(pid, "output stream of a detached process was cut; resuming it");
+                // The budget bounds failures in a row: a long flood may be cut many times, and
+                // each cut after progress is a new stall, not a sign the guest is gone.
+                if received != streamed_from {
+                    stream_attempts = 0;
+                }
+                streamed_from = received;
                 match stream_detached(&sandbox, dir, pid, received, &mut stream_attempts).await {
                     Ok(next) => {
                         handle = next;
@@ -370,13 +377,14 @@ impl Process {
     }
 }
 
-/// How many times the output stream of one detached process may be started.
+/// How many times in a row the output stream of one detached process may be
+/// started without delivering anything.
 const MAX_STREAM_ATTEMPTS: u32 = 11;
 
 /// Streams a detached process's output files from the given byte offsets
 /// (stdout, stderr) until its wrapper exits. The process already runs, so a
 /// stream that fails to start is retried with backoff, counting in `attempts`
-/// across the process's life.
+/// the tries since output last arrived.
 async fn stream_detached(
     sandbox: &Sandbox,
     dir: &str,
