@@ -57,8 +57,8 @@ afterAll(async () => {
 });
 
 describe('progress', () => {
-  it('reports the image and the boot of the first session through onProgress', () => {
-    expect(progress.some((p) => p.startsWith('image: hashing image archive'))).toBe(true);
+  // Whether the image archive is hashed depends on earlier processes (the hash is remembered).
+  it('reports the boot of the first session through onProgress', () => {
     expect(progress.some((p) => /^boot: microVM aisdk-anon-[0-9a-f]+ is up after \d+ ms$/.test(p))).toBe(true);
     expect(progress.join('\n')).not.toContain('settings-value');
   });

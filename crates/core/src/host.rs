@@ -1,21 +1,16 @@
 //! The state a process keeps for one cache root, shared by every provider of
 //! the process that uses that root: what it is creating right now, the wrap
-//! leases its sessions hold, image hashes already computed, whether orphans
-//! were reaped. On-disk state (records, leases, templates) lives under the
+//! leases its sessions hold, whether orphans were reaped. On-disk state (records, leases, templates) lives under the
 //! root itself, for every process.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::SystemTime;
 
 use tokio::sync::OnceCell;
 
 use crate::error::Result;
 use crate::liveness::ProcessMark;
-
-/// An image archive as last seen: path, size and mtime.
-type ArchiveSeen = (PathBuf, u64, Option<SystemTime>);
 
 pub struct Host {
     cache_root: PathBuf,
@@ -24,7 +19,6 @@ pub struct Host {
     creating: Mutex<HashSet<String>>,
     /// Wrap-mode lease owners whose sessions are open here.
     wrap_leases: Mutex<HashSet<String>>,
-    archive_hashes: Mutex<Vec<(ArchiveSeen, String)>>,
     orphans_reaped: OnceCell<()>,
     /// Held while this host lives (sessions keep it): other processes see us alive.
     mark: std::sync::OnceLock<ProcessMark>,
@@ -46,7 +40,6 @@ impl Host {
             cache_root: cache_root.clone(),
             creating: Mutex::default(),
             wrap_leases: Mutex::default(),
-            archive_hashes: Mutex::default(),
             orphans_reaped: OnceCell::new(),
             mark: std::sync::OnceLock::new(),
         });
@@ -91,16 +84,6 @@ impl Host {
 
     pub fn holds_wrap_lease(&self, owner: &str) -> bool {
         self.wrap_leases.lock().unwrap().contains(owner)
-    }
-
-    /// A hash computed for an image archive that has not changed since.
-    pub fn archive_hash(&self, seen: &ArchiveSeen) -> Option<String> {
-        let hashes = self.archive_hashes.lock().unwrap();
-        hashes.iter().find(|(s, _)| s == seen).map(|(_, h)| h.clone())
-    }
-
-    pub fn remember_archive_hash(&self, seen: ArchiveSeen, hash: String) {
-        self.archive_hashes.lock().unwrap().push((seen, hash));
     }
 
     /// Runs `reap` the first time it is asked for on this root.

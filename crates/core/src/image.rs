@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use microsandbox::Image;
 
+use crate::archive_hash;
 use crate::error::{Error, ErrorCode, Result};
 use crate::host::Host;
 use crate::progress::Progress;
@@ -59,10 +60,13 @@ pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<Im
 /// so the same file is loaded once however many processes use it.
 async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata, progress: &Progress) -> Result<String> {
     let mib = meta.len() / (1024 * 1024);
-    if host.archive_hash(&(path.to_path_buf(), meta.len(), meta.modified().ok())).is_none() {
-        progress.report("image", format!("hashing image archive {} ({mib} MiB)", path.display()));
-    }
-    let hash = archive_hash(host, path, meta).await?;
+    let hash = match archive_hash::remembered(host.cache_root(), path, meta) {
+        Some(hash) => hash,
+        None => {
+            progress.report("image", format!("hashing image archive {} ({mib} MiB)", path.display()));
+            archive_hash::compute(host.cache_root(), path, meta).await?
+        }
+    };
     let stem: String = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -83,25 +87,6 @@ async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata, progre
         Error::new(ErrorCode::ImageNotFound, format!("cannot load image archive {}: {e}", path.display()))
     })?;
     Ok(tag)
-}
-
-/// The archive's content hash, computed once per host for an unchanged file
-/// (same size and mtime): every create resolves the image again.
-async fn archive_hash(host: &Host, path: &Path, meta: &std::fs::Metadata) -> Result<String> {
-    let seen = (path.to_path_buf(), meta.len(), meta.modified().ok());
-    if let Some(hash) = host.archive_hash(&seen) {
-        return Ok(hash);
-    }
-    let owned = path.to_path_buf();
-    let hash = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(std::fs::File::open(&owned)?)?;
-        Ok(hasher.finalize().to_hex()[..16].to_owned())
-    })
-    .await
-    .map_err(|e| Error::internal(format!("hashing the image archive panicked: {e}")))??;
-    host.remember_archive_hash(seen, hash.clone());
-    Ok(hash)
 }
 
 /// Rewords a failed pull of a reference that is not cached locally.

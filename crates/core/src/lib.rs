@@ -1,6 +1,7 @@
 //! Core of ai-sdk-microsandbox: microVM lifecycle, host-port leasing and
 //! snapshots on top of the microsandbox SDK. Knows nothing of napi or JS.
 
+mod archive_hash;
 pub mod cache;
 pub mod cancel;
 pub mod error;
