@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tests: unit (cargo + vitest + the packaging test, no VM) and integration (real microVMs).
-# Usage: scripts/test.sh [all|unit|integration]. Ends with "N passed, N failed".
+# Usage: scripts/test.sh [all|unit|integration|stress]. Ends with "N passed, N failed".
+# `stress` (sustained guest I/O, __test__/stress) is not part of `all`: see its spec file.
 # Integration tests boot real microVMs: directly where KVM works, otherwise inside
 # a QEMU TCG VM (scripts/vmhost) where microsandbox's KVM guests can run.
 set -euo pipefail
@@ -30,13 +31,15 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   echo "== unit tests done in $((SECONDS - t)) s"
 fi
 
-if [ "$what" = all ] || [ "$what" = integration ]; then
+if [ "$what" = all ] || [ "$what" = integration ] || [ "$what" = stress ]; then
   t=$SECONDS
+  dir=__test__/integration
+  [ "$what" = stress ] && dir=__test__/stress
   source scripts/images/test-env.sh
   echo "== test images ready in $((SECONDS - t)) s"
   suite=(env AI_SDK_MICROSANDBOX_KVM=1 npx vitest run --reporter=verbose --reporter=json)
   if [ "$kvm_here" = 1 ]; then
-    "${suite[@]}" __test__/integration --outputFile="$results/integration.json" || touch "$results/integration.failed"
+    "${suite[@]}" "$dir" --outputFile="$results/integration.json" || touch "$results/integration.failed"
   else
     echo "== KVM cannot boot microVMs here: running each integration file inside a QEMU TCG VM"
     suite=(env AI_SDK_MICROSANDBOX_EMULATED=1 "${suite[@]}")
@@ -46,7 +49,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     # attempts make progress: at most 5, and never after two in a row that passed nothing new.
     # A file whose tests failed is not rerun.
     suite+=(--reporter=./__test__/support/passed-tests.ts)
-    for spec in __test__/integration/*.spec.ts; do
+    for spec in "$dir"/*.spec.ts; do
       name=$(basename "$spec" .spec.ts)
       export AI_SDK_MICROSANDBOX_TEST_PASSED_LOG="$results/integration-$name.passed"
       passed_so_far() { { sort -u "$AI_SDK_MICROSANDBOX_TEST_PASSED_LOG" 2>/dev/null || true; } | wc -l; }

@@ -16,7 +16,7 @@ deaths=0 faults=0 failed=0 times=()
 for i in $(seq 1 "$runs"); do
   t=$SECONDS rc=0
   VMHOST_CONSOLE_LOG="$work/console-$i.txt" scripts/vmhost/run-in-vm.sh "$@" -- \
-    npx vitest run __test__/integration/lifecycle.spec.ts __test__/integration/stress.spec.ts --retry=0 \
+    npx vitest run __test__/integration/lifecycle.spec.ts __test__/stress/stress.spec.ts --retry=0 \
     -t '4 sessions|stdout flood|32 MiB' --reporter=json --outputFile="$work/run-$i.json" >"$work/out-$i.txt" 2>&1 || rc=$?
   secs=$((SECONDS - t))
   f=$(grep -c vmhost_microvm_shutdown "$work/console-$i.txt" 2>/dev/null || true)
