@@ -1,10 +1,23 @@
-//! Baseline for `bench/session.bench.mjs`: the same operations through the raw
-//! microsandbox SDK, against the same running sandbox.
-//! Usage: raw_sdk_bench <sandbox name> <iterations> <file MiB>
+//! Baselines for `bench/bench.mjs`: each operation the benchmark times on a
+//! session, done through the raw microsandbox SDK instead, on the same microVM
+//! or snapshot. Prints one JSON object of milliseconds. Every mode ends with a
+//! first exec of `true`, as the benchmark's side ends with its first `run`.
+//!
+//! Usage:
+//!   raw_sdk_bench ops <sandbox> <iterations> <file MiB>   exec round trips and a file write + read
+//!   raw_sdk_bench create <image> <memory MiB>           cold create of a new sandbox (then removed)
+//!   raw_sdk_bench fork <template key>                   forked restore of a template's snapshot (then removed)
+//!   raw_sdk_bench start <sandbox>                       start of a stopped sandbox (left running)
+//!   raw_sdk_bench connect <sandbox>                     lookup of a running sandbox and connect
+//!
+//! The runtime is the SDK's own lookup: the benchmark sets `MSB_PATH` to the msb our provider uses.
 
 use std::time::Instant;
 
+use ai_sdk_microsandbox_core::{cache, host::Host, image, snapshots};
 use microsandbox::Sandbox;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(|a, b| a.total_cmp(b));
@@ -15,12 +28,18 @@ fn ms_since(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1e3
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let (name, iterations, mib): (&str, usize, usize) = (&args[1], args[2].parse()?, args[3].parse()?);
-    let sandbox = Sandbox::get(name).await?.connect().await?;
+async fn first_exec(sandbox: &Sandbox) -> Result<()> {
+    sandbox.exec_with("true", |o| o.stdin_bytes(Vec::new())).await?;
+    Ok(())
+}
 
+fn unique(what: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("raw-bench-{what}-{:x}", nanos & 0xffff_ffff)
+}
+
+async fn ops(name: &str, iterations: usize, mib: usize) -> Result<String> {
+    let sandbox = Sandbox::get(name).await?.connect().await?;
     let (mut bare, mut shell) = (Vec::new(), Vec::new());
     for i in 0..iterations + 3 {
         let started = Instant::now();
@@ -34,8 +53,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             shell.push(ms_since(started));
         }
     }
-
-    // One round trip per microVM: sustained I/O is what kills microVMs under nested emulation.
     let data = vec![7u8; mib * 1024 * 1024];
     let started = Instant::now();
     sandbox.fs().write("/tmp/raw-bench.bin", &data).await?;
@@ -43,11 +60,62 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(back.len(), data.len());
     let file = ms_since(started);
     sandbox.fs().remove("/tmp/raw-bench.bin").await?;
-    println!(
+    Ok(format!(
         "{{\"execTrueMs\":{:.2},\"execBashTrueMs\":{:.2},\"fileWriteReadMs\":{:.1}}}",
         median(bare),
         median(shell),
         file
-    );
+    ))
+}
+
+async fn create(image_arg: &str, memory: u32) -> Result<String> {
+    // The image as our provider resolves it (a tarball is already loaded and its hash remembered).
+    let host = Host::shared(cache::root());
+    let source = image::resolve(&host, image_arg, &Default::default()).await?;
+    let started = Instant::now();
+    let sandbox = source.apply(Sandbox::builder(unique("cold"))).memory(memory).create().await?;
+    first_exec(&sandbox).await?;
+    let ms = ms_since(started);
+    sandbox.destroy().await?;
+    Ok(format!("{{\"createMs\":{ms:.1}}}"))
+}
+
+async fn fork(key: &str) -> Result<String> {
+    let started = Instant::now();
+    let sandbox = Sandbox::restore(snapshots::snapshot_name(key)).name(unique("fork")).forked().restore().await?;
+    first_exec(&sandbox).await?;
+    let ms = ms_since(started);
+    sandbox.destroy().await?;
+    Ok(format!("{{\"forkMs\":{ms:.1}}}"))
+}
+
+async fn start(name: &str) -> Result<String> {
+    let started = Instant::now();
+    Sandbox::get(name).await?.start_detached().await?;
+    let sandbox = Sandbox::get(name).await?.connect().await?;
+    first_exec(&sandbox).await?;
+    Ok(format!("{{\"startMs\":{:.1}}}", ms_since(started)))
+}
+
+async fn connect(name: &str) -> Result<String> {
+    let started = Instant::now();
+    let sandbox = Sandbox::get(name).await?.connect().await?;
+    first_exec(&sandbox).await?;
+    Ok(format!("{{\"connectMs\":{:.1}}}", ms_since(started)))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).ok_or("missing argument (see the usage in the source)");
+    let json = match arg(0)? {
+        "ops" => ops(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await?,
+        "create" => create(arg(1)?, arg(2)?.parse()?).await?,
+        "fork" => fork(arg(1)?).await?,
+        "start" => start(arg(1)?).await?,
+        "connect" => connect(arg(1)?).await?,
+        other => return Err(format!("unknown mode {other}").into()),
+    };
+    println!("{json}");
     Ok(())
 }
