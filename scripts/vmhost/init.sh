@@ -70,8 +70,16 @@ else
 fi
 
 touch "$r$vmhost_run/ready"  # its host-side mtime marks the end of the boot
+# The command and everything it starts (microVMs included) run on CPUs 1..N-1, never on CPU 0.
+# QEMU's TCG clears IGNNE in CPU 0's hflags2 from whichever vCPU executes an FPU-state restore,
+# with an unlocked read-modify-write that can set GIF back to 1 right after a #VMEXIT on CPU 0:
+# L1 then takes an interrupt with the microVM's GS base loaded and panics (README.md). With no
+# VMRUN on CPU 0, that race cannot hit a KVM guest. One CPU: nothing to keep apart.
+cpus=$(nproc)
+pin=
+[ "$cpus" -gt 1 ] && pin="taskset $(printf '%x' $(((1 << cpus) - 2)))"
 run() {
-  chroot $r /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  $pin chroot $r /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash "$vmhost_run/cmd.sh" </dev/null
 }
 # ttyS0 is a tty; the command sees one only if the caller's stdout is one (no spinners in CI logs).

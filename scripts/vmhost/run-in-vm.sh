@@ -10,7 +10,7 @@ usage() {
   echo "usage: $0 [--timeout SECS] [--memory MiB] [--cpus N] [--fresh-scratch] -- command [args...]" >&2
   exit 2
 }
-timeout=3600 memory=6144 cpus=2 fresh=
+timeout=3600 memory=6144 cpus=3 fresh=
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout | --memory | --cpus)
