@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the tests: unit (cargo + vitest + the packaging test, no VM) and integration (real microVMs).
+# Runs the tests: unit (cargo + vitest + the packaging test) and integration (real microVMs).
 # Usage: scripts/test.sh [all|unit|integration|stress]. Ends with "N passed, N failed".
 # `stress` (sustained guest I/O, __test__/stress) is not part of `all`: see its spec file.
 # Integration tests boot real microVMs: directly where KVM works, otherwise inside
@@ -26,8 +26,14 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   cargo test --workspace 2>&1 | tee "$results/cargo.log" || true
   vitest __test__/unit --outputFile="$results/unit.json" || touch "$results/unit.failed"
   bash scripts/lint.sh "$results/lint.json" || true
-  # The packed packages installed in a fresh project, as users get them (no VM needed).
-  bash scripts/pack-test.sh "$results/pack.json" || touch "$results/pack.failed"
+  # The packed packages installed in a fresh project, as users get them; with the integration
+  # half, also one microVM session from that installed copy.
+  if [ "$what" = all ]; then
+    source scripts/images/test-env.sh
+    PACK_TEST_SESSION=1 bash scripts/pack-test.sh "$results/pack.json" || touch "$results/pack.failed"
+  else
+    bash scripts/pack-test.sh "$results/pack.json" || touch "$results/pack.failed"
+  fi
   echo "== unit tests done in $((SECONDS - t)) s"
 fi
 
