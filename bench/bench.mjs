@@ -93,7 +93,7 @@ const [firstMs, first] = await timed(async () => {
 });
 await first.destroy();
 const firstProgress = progress.filter((p) => p.at <= firstMs);
-const steps = firstProgress.map((p, i) => ({ step: `${p.phase}: ${p.message.replace(image, '<image>')}`, ms: (firstProgress[i + 1]?.at ?? firstMs) - p.at }));
+const steps = firstProgress.map((p, i) => ({ step: `${p.phase}: ${p.message.replace(image, '`<image>`')}`, ms: (firstProgress[i + 1]?.at ?? firstMs) - p.at }));
 log(`first session ${firstMs.toFixed(0)} ms`);
 
 // 2. Cold create, command round trips and file streaming, ours against the raw SDK.

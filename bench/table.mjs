@@ -25,7 +25,7 @@ export function renderTables(results) {
     '',
     `First session on a fresh state dir: ${ms(results.firstRun.totalMs)} in all.`,
     '',
-    '| step | time |',
+    '| step | time until the next |',
     '| --- | --- |',
     ...results.firstRun.steps.map((s) => `| ${s.step} | ${ms(s.ms)} |`),
   ];
