@@ -28,9 +28,10 @@ fn ms_since(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1e3
 }
 
-async fn first_exec(sandbox: &Sandbox) -> Result<()> {
+/// `{"<field>": ms}`: the time from `started` until a first exec in `sandbox` completed.
+async fn until_first_exec(field: &str, started: Instant, sandbox: &Sandbox) -> Result<String> {
     sandbox.exec_with("true", |o| o.stdin_bytes(Vec::new())).await?;
-    Ok(())
+    Ok(format!("{{\"{field}\":{:.1}}}", ms_since(started)))
 }
 
 fn unique(what: &str) -> String {
@@ -74,34 +75,30 @@ async fn create(image_arg: &str, memory: u32) -> Result<String> {
     let source = image::resolve(&host, image_arg, &Default::default()).await?;
     let started = Instant::now();
     let sandbox = source.apply(Sandbox::builder(unique("cold"))).memory(memory).create().await?;
-    first_exec(&sandbox).await?;
-    let ms = ms_since(started);
+    let json = until_first_exec("createMs", started, &sandbox).await?;
     sandbox.destroy().await?;
-    Ok(format!("{{\"createMs\":{ms:.1}}}"))
+    Ok(json)
 }
 
 async fn fork(key: &str) -> Result<String> {
     let started = Instant::now();
     let sandbox = Sandbox::restore(snapshots::snapshot_name(key)).name(unique("fork")).forked().restore().await?;
-    first_exec(&sandbox).await?;
-    let ms = ms_since(started);
+    let json = until_first_exec("forkMs", started, &sandbox).await?;
     sandbox.destroy().await?;
-    Ok(format!("{{\"forkMs\":{ms:.1}}}"))
+    Ok(json)
 }
 
 async fn start(name: &str) -> Result<String> {
     let started = Instant::now();
     Sandbox::get(name).await?.start_detached().await?;
     let sandbox = Sandbox::get(name).await?.connect().await?;
-    first_exec(&sandbox).await?;
-    Ok(format!("{{\"startMs\":{:.1}}}", ms_since(started)))
+    until_first_exec("startMs", started, &sandbox).await
 }
 
 async fn connect(name: &str) -> Result<String> {
     let started = Instant::now();
     let sandbox = Sandbox::get(name).await?.connect().await?;
-    first_exec(&sandbox).await?;
-    Ok(format!("{{\"connectMs\":{:.1}}}", ms_since(started)))
+    until_first_exec("connectMs", started, &sandbox).await
 }
 
 #[tokio::main]
