@@ -27,11 +27,6 @@ export declare class NativePendingSession {
   result(): Promise<NativeSession>
 }
 
-export declare class NativePendingTemplate {
-  cancel(): void
-  result(): Promise<NativeTemplate | null>
-}
-
 export declare class NativeProcess {
   get pid(): number
   /** Next stdout chunk, or null at end of output. */
@@ -52,16 +47,11 @@ export declare class NativeProvider {
    * `on_progress` gets each long step; it never keeps the process alive.
    */
   constructor(settings: any, onProgress?: ((arg: ProgressInfo) => void) | undefined | null)
-  /** True when the provider wraps a sandbox the caller owns. */
-  get wrapsSandbox(): boolean
-  get supportsTemplates(): boolean
   /**
-   * Starts looking for `identity`'s template; the result is a template to
-   * bootstrap, or null when one is published.
+   * Starts creating a session; `cancel()` on the result stops the boot and removes what it made.
+   * `on_first_create` is the caller's setup; the core decides where it runs (see `Provider::create_session`).
    */
-  prepareTemplate(identity: string): NativePendingTemplate
-  /** Starts creating a session; `cancel()` on the result stops the boot and removes what it made. */
-  createSession(sessionId?: any | undefined | null, identity?: string | undefined | null): NativePendingSession
+  createSession(sessionId?: unknown, identity?: string | undefined | null, onFirstCreate?: ((session: NativeSession) => Promise<void>) | undefined | null): NativePendingSession
   /** Starts resuming a session; `cancel()` stops waiting and leaves the session as it is. */
   resumeSession(sessionId: any): NativePendingSession
   /** How full the warm pool is; null without `warmPool`. */
@@ -76,8 +66,6 @@ export declare class NativeSession {
   get id(): string
   get defaultWorkingDirectory(): string
   get ports(): Array<number>
-  /** Whether first-create setup already ran, in the template this session forked from. */
-  get forkedFromTemplate(): boolean
   get description(): string
   /** Takes any JS values: the core validates them with coded errors. */
   portUrl(port: unknown, protocol: any): string
@@ -90,13 +78,6 @@ export declare class NativeSession {
   openWrite(path: string): Promise<NativeFileWriter>
   stop(): Promise<void>
   destroy(): Promise<void>
-}
-
-/** A template microVM waiting for first-create setup, then publish or abandon. */
-export declare class NativeTemplate {
-  get session(): NativeSession
-  publish(): Promise<void>
-  abandon(): Promise<void>
 }
 
 export interface CollectedOutput {

@@ -51,21 +51,6 @@ export function createMicrosandbox(settings) {
     return result;
   }
 
-  // Runs the caller's setup on a fresh template microVM and publishes its
-  // snapshot; on failure nothing is published. Null template: already published.
-  async function bootstrapTemplate(identity, onFirstCreate, abortSignal) {
-    const template = await settle(() => provider.prepareTemplate(identity), abortSignal, (t) => t.abandon());
-    if (template === null) return;
-    try {
-      await onFirstCreate(new MicrosandboxNetworkSandboxSession(template.session).restricted(), { abortSignal });
-      throwIfAborted(abortSignal);
-    } catch (err) {
-      await template.abandon().catch(() => {});
-      throw err;
-    }
-    await callNative(() => template.publish());
-  }
-
   const close = () => callNative(() => provider.close());
   // Warm microVMs must not outlive a script that simply runs out of work.
   if (provider.warmPoolStatus() !== null) process.once('beforeExit', close);
@@ -76,23 +61,26 @@ export function createMicrosandbox(settings) {
 
     async createSession({ sessionId, abortSignal, identity, onFirstCreate } = {}) {
       throwIfAborted(abortSignal);
-      // A wrapped sandbox belongs to the caller: first-create setup is theirs.
-      const firstCreate = provider.wrapsSandbox ? undefined : onFirstCreate;
-      if (firstCreate && identity !== undefined && provider.supportsTemplates) {
-        await bootstrapTemplate(identity, firstCreate, abortSignal);
+      if (onFirstCreate != null && typeof onFirstCreate !== 'function') {
+        throw new MicrosandboxError('ERR_MICROSANDBOX_INVALID_ARGUMENT', '`onFirstCreate` must be a function (session, { abortSignal }) => Promise<void>');
       }
-      const nativeSession = await settle(() => provider.createSession(sessionId, identity), abortSignal, (s) => s.destroy());
-      const session = new MicrosandboxNetworkSandboxSession(nativeSession);
-      // Not forked from a template (none possible for this image): set up this session itself.
-      if (firstCreate && !nativeSession.forkedFromTemplate) {
+      // The core decides where the setup runs (a template microVM, or this session);
+      // when it fails, the caller gets their own error back.
+      let setupFailure;
+      const setup = onFirstCreate && (async (native) => {
         try {
-          await firstCreate(session.restricted(), { abortSignal });
+          await onFirstCreate(new MicrosandboxNetworkSandboxSession(native).restricted(), { abortSignal });
         } catch (err) {
-          await session.destroy().catch(() => {});
+          setupFailure = { err };
           throw err;
         }
+      });
+      try {
+        const nativeSession = await settle(() => provider.createSession(sessionId, identity, setup), abortSignal, (s) => s.destroy());
+        return new MicrosandboxNetworkSandboxSession(nativeSession);
+      } catch (err) {
+        throw setupFailure ? setupFailure.err : err;
       }
-      return session;
     },
 
     async resumeSession({ sessionId, abortSignal }) {

@@ -71,7 +71,7 @@ async fn ops(name: &str, iterations: usize, mib: usize) -> Result<String> {
 
 async fn create(image_arg: &str, memory: u32) -> Result<String> {
     // The image as our provider resolves it (a tarball is already loaded and its hash remembered).
-    let host = Host::shared(cache::root());
+    let host = Host::new(cache::root());
     let source = image::resolve(&host, image_arg, &Default::default()).await?;
     let started = Instant::now();
     let sandbox = source.apply(Sandbox::builder(unique("cold"))).memory(memory).create().await?;

@@ -7,7 +7,6 @@ use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -74,9 +73,8 @@ pub fn remove_stale_temps(dir: &Path) {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}-{}{TEMP_SUFFIX}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)))
+    path.with_file_name(format!(".{name}.{}-{:016x}{TEMP_SUFFIX}", std::process::id(), crate::naming::nonce()))
 }
 
 /// A file that exists only to be locked.

@@ -1,6 +1,7 @@
 //! The state a process keeps for one cache root, shared by every provider of
 //! the process that uses that root: what it is creating right now, the wrap
-//! leases its sessions hold, whether orphans were reaped. On-disk state (records, leases, templates) lives under the
+//! leases its sessions hold, whether orphans were reaped, whether the host can
+//! run microVMs. On-disk state (records, leases, templates) lives under the
 //! root itself, for every process.
 
 use std::collections::HashSet;
@@ -20,31 +21,41 @@ pub struct Host {
     /// Wrap-mode lease owners whose sessions are open here.
     wrap_leases: Mutex<HashSet<String>>,
     orphans_reaped: OnceCell<()>,
+    preflight: OnceCell<Result<()>>,
     /// Held while this host lives (sessions keep it): other processes see us alive.
     mark: std::sync::OnceLock<ProcessMark>,
 }
 
-/// Hosts by cache root: the one piece of process-wide state, so that two
-/// providers on one root see each other's creates and leases.
-static HOSTS: Mutex<Vec<(PathBuf, Weak<Host>)>> = Mutex::new(Vec::new());
+/// Hosts by cache root, so that two providers on one root see each other's
+/// creates and leases. The binding keeps one for its JS environment.
+#[derive(Default)]
+pub struct Hosts(Mutex<Vec<(PathBuf, Weak<Host>)>>);
 
-impl Host {
-    /// The host for `cache_root`, shared with other providers of this process.
-    pub fn shared(cache_root: PathBuf) -> Arc<Host> {
-        let mut hosts = HOSTS.lock().unwrap();
+impl Hosts {
+    /// The host for `cache_root`, shared with the other providers using it.
+    pub fn get(&self, cache_root: PathBuf) -> Arc<Host> {
+        let mut hosts = self.0.lock().unwrap();
         hosts.retain(|(_, weak)| weak.strong_count() > 0);
         if let Some(host) = hosts.iter().find(|(root, _)| *root == cache_root).and_then(|(_, w)| w.upgrade()) {
             return host;
         }
-        let host = Arc::new(Host {
-            cache_root: cache_root.clone(),
+        let host = Host::new(cache_root.clone());
+        hosts.push((cache_root, Arc::downgrade(&host)));
+        host
+    }
+}
+
+impl Host {
+    /// A host of its own, shared with nobody (a one-shot command, a test).
+    pub fn new(cache_root: PathBuf) -> Arc<Host> {
+        Arc::new(Host {
+            cache_root,
             creating: Mutex::default(),
             wrap_leases: Mutex::default(),
             orphans_reaped: OnceCell::new(),
+            preflight: OnceCell::new(),
             mark: std::sync::OnceLock::new(),
-        });
-        hosts.push((cache_root, Arc::downgrade(&host)));
-        host
+        })
     }
 
     pub fn cache_root(&self) -> &Path {
@@ -86,6 +97,11 @@ impl Host {
         self.wrap_leases.lock().unwrap().contains(owner)
     }
 
+    /// Whether the runtime is installed and can run microVMs; asked once.
+    pub async fn preflight(&self) -> Result<()> {
+        self.preflight.get_or_init(crate::runtime::preflight).await.clone()
+    }
+
     /// Runs `reap` the first time it is asked for on this root.
     pub async fn reap_orphans_once<F: std::future::Future<Output = ()>>(&self, reap: impl FnOnce() -> F) {
         self.orphans_reaped.get_or_init(|| async { reap().await }).await;
@@ -111,9 +127,10 @@ mod tests {
     #[test]
     fn providers_on_one_root_share_a_host_and_see_each_others_creates() {
         let root = std::env::temp_dir().join(format!("aisdk-host-test-{}", std::process::id()));
-        let (a, b) = (Host::shared(root.clone()), Host::shared(root.clone()));
+        let hosts = Hosts::default();
+        let (a, b) = (hosts.get(root.clone()), hosts.get(root.clone()));
         assert!(Arc::ptr_eq(&a, &b));
-        let other = Host::shared(root.join("other"));
+        let other = hosts.get(root.join("other"));
         {
             let _creating = a.creating("aisdk-x");
             assert!(b.is_creating("aisdk-x"));

@@ -28,6 +28,6 @@ pub mod snapshots;
 
 pub use cancel::Cancel;
 pub use error::{Error, ErrorCode, Result};
-pub use lifecycle::{Ownership, PoolStatus, Provider, Session, TemplateBootstrap};
+pub use lifecycle::{FirstCreate, Ownership, PoolStatus, Provider, Session};
 pub use process::Process;
 pub use settings::Settings;

@@ -32,14 +32,13 @@ pub const MAX_PREFIX_BYTES: usize = MAX_SANDBOX_NAME_BYTES - 12 - 2 - 8;
 
 /// A unique name for a session that cannot be resumed (no `sessionId`).
 pub fn anonymous_name() -> String {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nonce = format!(
-        "{}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    format!("{PREFIX}-anon-{}", &blake3::hash(nonce.as_bytes()).to_hex()[..16])
+    format!("{PREFIX}-anon-{:016x}", nonce())
+}
+
+/// A random number, different on every call: std seeds each `RandomState` apart.
+pub(crate) fn nonce() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
 }
 
 /// Whether `name` is one [`anonymous_name`] makes.

@@ -2,12 +2,9 @@
 //! in plain words, when this host cannot run microVMs.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-use microsandbox::setup::{CheckState, Diagnosis};
-use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorCode, Result};
+use microsandbox::setup::{CheckState, Diagnosis};
 
 /// The microsandbox version this package is built on: the SDK pin, the
 /// runtime package it depends on, and what template snapshots are written by.
@@ -16,40 +13,33 @@ pub const RUNTIME_VERSION: &str = "0.7.2";
 /// Points the SDK at the `msb` shipped in our npm runtime package, unless the
 /// user chose a runtime: `MSB_PATH`, or an `MSB_HOME` that holds one, win.
 /// The packaged runtime beats a default `~/.microsandbox` install because the
-/// SDK only accepts a runtime of exactly its own version.
+/// SDK only accepts a runtime of exactly its own version. The SDK keeps the
+/// first path it is given, so calling this again changes nothing.
 pub fn configure(packaged_msb: Option<&Path>) {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        if std::env::var_os("MSB_PATH").is_some() {
-            return;
-        }
-        if let Some(home) = std::env::var_os("MSB_HOME").filter(|h| !h.is_empty())
-            && Path::new(&home).join("bin/msb").exists()
-        {
-            return;
-        }
-        if let Some(msb) = packaged_msb.filter(|p| p.exists()) {
-            microsandbox::config::set_sdk_msb_path(msb.to_path_buf());
-        }
-    });
+    if std::env::var_os("MSB_PATH").is_some() {
+        return;
+    }
+    if let Some(home) = std::env::var_os("MSB_HOME").filter(|h| !h.is_empty())
+        && Path::new(&home).join("bin/msb").exists()
+    {
+        return;
+    }
+    if let Some(msb) = packaged_msb.filter(|p| p.exists()) {
+        microsandbox::config::set_sdk_msb_path(msb.to_path_buf());
+    }
 }
 
-/// Checks once per process that the runtime is installed and the host can run
-/// microVMs, so a create fails fast with the reason instead of a boot timeout.
-pub async fn preflight() -> Result<()> {
-    static RESULT: OnceCell<Result<()>> = OnceCell::const_new();
-    RESULT
-        .get_or_init(|| async {
-            let diagnosis = tokio::task::spawn_blocking(microsandbox::setup::diagnose)
-                .await
-                .map_err(|e| Error::internal(format!("host diagnosis panicked: {e}")))?;
-            match diagnosis_error(&diagnosis) {
-                Some(err) => Err(err),
-                None => Ok(()),
-            }
-        })
+/// Whether the runtime is installed and the host can run microVMs, so a
+/// create fails fast with the reason instead of a boot timeout. The
+/// [`crate::host::Host`] asks once and keeps the answer.
+pub(crate) async fn preflight() -> Result<()> {
+    let diagnosis = tokio::task::spawn_blocking(microsandbox::setup::diagnose)
         .await
-        .clone()
+        .map_err(|e| Error::internal(format!("host diagnosis panicked: {e}")))?;
+    match diagnosis_error(&diagnosis) {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
 /// Explains a failed boot: the host diagnosis when it finds a problem, else

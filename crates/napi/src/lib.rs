@@ -9,7 +9,6 @@ mod process;
 mod provider;
 mod session;
 pub mod state;
-mod template;
 
 use napi_derive::napi;
 
@@ -20,4 +19,18 @@ use napi_derive::napi;
 pub fn configure_runtime(packaged_msb_path: Option<String>) {
     ai_sdk_microsandbox_core::logging::init_from_env();
     ai_sdk_microsandbox_core::runtime::configure(packaged_msb_path.as_deref().map(std::path::Path::new));
+}
+
+/// The runtime the addon's async work runs on. Its worker threads get the
+/// main thread's usual stack: a create nests the template bootstrap, the boot
+/// and the SDK's first image-reference parse (a recursive regex compile), which
+/// overflowed tokio's default worker stack in debug builds.
+#[napi_derive::module_init]
+fn init_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build()
+        .expect("the addon's tokio runtime starts");
+    napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
 }

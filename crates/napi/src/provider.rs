@@ -2,15 +2,19 @@ use std::sync::Arc;
 
 use ai_sdk_microsandbox_core::progress::Progress;
 use ai_sdk_microsandbox_core::snapshots::PruneOptions;
-use ai_sdk_microsandbox_core::{Provider, Settings, input};
-use napi::bindgen_prelude::Function;
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use std::future::Future;
+use std::pin::Pin;
+
+use ai_sdk_microsandbox_core::host::Hosts;
+use ai_sdk_microsandbox_core::{Error, ErrorCode, FirstCreate, Provider, Result, Session, Settings, input};
+use napi::bindgen_prelude::{Function, Promise};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Status};
 use napi_derive::napi;
 
 use crate::error::IntoNapi;
 use crate::pending::Pending;
 use crate::session::NativeSession;
-use crate::template::NativeTemplate;
 
 #[napi]
 pub struct NativeProvider {
@@ -42,9 +46,13 @@ impl NativeProvider {
     /// Validates the settings synchronously, without I/O.
     /// `on_progress` gets each long step; it never keeps the process alive.
     #[napi(constructor)]
-    pub fn new(settings: serde_json::Value, on_progress: Option<Function<ProgressInfo, ()>>) -> napi::Result<Self> {
+    pub fn new(
+        env: Env,
+        settings: serde_json::Value,
+        on_progress: Option<Function<ProgressInfo, ()>>,
+    ) -> napi::Result<Self> {
         let settings = Settings::parse(&settings).napi()?;
-        let mut provider = Provider::new(settings);
+        let mut provider = Provider::new(settings, hosts(&env)?.get(ai_sdk_microsandbox_core::cache::root()));
         if let Some(callback) = on_progress {
             let tsfn = callback.build_threadsafe_function().weak::<true>().callee_handled::<false>().build()?;
             provider = provider.with_progress(Progress::to(move |e| {
@@ -57,39 +65,27 @@ impl NativeProvider {
         Ok(Self { inner: Arc::new(provider) })
     }
 
-    /// True when the provider wraps a sandbox the caller owns.
-    #[napi(getter)]
-    pub fn wraps_sandbox(&self) -> bool {
-        matches!(self.inner.settings(), Settings::Wrap(_))
-    }
-
-    #[napi(getter)]
-    pub fn supports_templates(&self) -> bool {
-        self.inner.supports_templates()
-    }
-
-    /// Starts looking for `identity`'s template; the result is a template to
-    /// bootstrap, or null when one is published.
-    #[napi]
-    pub fn prepare_template(&self, identity: String) -> NativePendingTemplate {
-        let provider = self.inner.clone();
-        NativePendingTemplate(Pending::start(|cancel| async move {
-            Ok(provider.prepare_template(&identity, &cancel).await?.map(NativeTemplate::new))
-        }))
-    }
-
     /// Starts creating a session; `cancel()` on the result stops the boot and removes what it made.
-    #[napi]
+    /// `on_first_create` is the caller's setup; the core decides where it runs (see `Provider::create_session`).
+    #[napi(
+        ts_args_type = "sessionId?: unknown, identity?: string | undefined | null, onFirstCreate?: ((session: NativeSession) => Promise<void>) | undefined | null"
+    )]
     pub fn create_session(
         &self,
         session_id: Option<serde_json::Value>,
         identity: Option<String>,
+        on_first_create: Option<Function<NativeSession, Promise<()>>>,
     ) -> napi::Result<NativePendingSession> {
         let session_id = session_id.filter(|v| !v.is_null()).map(|v| input::session_id(&v)).transpose().napi()?;
+        let first_create = on_first_create
+            .map(|f| f.build_threadsafe_function().callee_handled::<false>().build().map(JsFirstCreate))
+            .transpose()?;
         let provider = self.inner.clone();
         Ok(NativePendingSession(Pending::start(|cancel| async move {
-            let session = provider.create_session(session_id.as_deref(), identity.as_deref(), &cancel).await?;
-            Ok(NativeSession::new(Arc::new(session)))
+            let first_create = first_create.as_ref().map(|f| f as &dyn FirstCreate);
+            let session =
+                provider.create_session(session_id.as_deref(), identity.as_deref(), first_create, &cancel).await?;
+            Ok(NativeSession::new(session))
         })))
     }
 
@@ -149,18 +145,23 @@ impl NativePendingSession {
     }
 }
 
-#[napi]
-pub struct NativePendingTemplate(Pending<Option<NativeTemplate>>);
-
-#[napi]
-impl NativePendingTemplate {
-    #[napi]
-    pub fn cancel(&self) {
-        self.0.cancel();
+/// This JS environment's hosts (a worker thread has its own), kept as the addon's instance data.
+fn hosts(env: &Env) -> napi::Result<&'static Hosts> {
+    if env.get_instance_data::<Hosts>()?.is_none() {
+        env.set_instance_data(Hosts::default(), (), |_| {})?;
     }
+    Ok(env.get_instance_data::<Hosts>()?.expect("set above"))
+}
 
-    #[napi]
-    pub async fn result(&self) -> napi::Result<Option<NativeTemplate>> {
-        self.0.result().await
+/// The caller's `onFirstCreate`, called on the JS thread; its promise is awaited here.
+struct JsFirstCreate(ThreadsafeFunction<NativeSession, Promise<()>, NativeSession, Status, false>);
+
+impl FirstCreate for JsFirstCreate {
+    fn run(&self, session: Arc<Session>) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(async move {
+            // The JS layer keeps the caller's own error and rethrows it; this one only ends the create.
+            let failed = |_| Error::new(ErrorCode::Internal, "the first-create setup (onFirstCreate) failed");
+            self.0.call_async(NativeSession::new(session)).await.map_err(failed)?.await.map_err(failed)
+        })
     }
 }

@@ -37,12 +37,6 @@ impl NativeSession {
         self.inner.guest_ports().into_iter().map(u32::from).collect()
     }
 
-    /// Whether first-create setup already ran, in the template this session forked from.
-    #[napi(getter)]
-    pub fn forked_from_template(&self) -> bool {
-        self.inner.forked_from_template()
-    }
-
     #[napi(getter)]
     pub fn description(&self) -> String {
         self.inner.description()

@@ -81,7 +81,7 @@ pub async fn remove_session_by_id(session_id: serde_json::Value) -> napi::Result
 
 #[napi]
 pub async fn prune_state() -> PruneResult {
-    let host = Host::shared(ai_sdk_microsandbox_core::cache::root());
+    let host = Host::new(ai_sdk_microsandbox_core::cache::root());
     let (orphans, report) = state::prune(&host, PruneOptions::default()).await;
     PruneResult { removed_orphans: orphans, removed_templates: report.removed, kept_templates: report.kept }
 }

@@ -2,6 +2,7 @@
 //! (or borrows) one sandbox and runs commands and file operations in it.
 
 mod boot;
+mod first_create;
 mod lifetime;
 mod orphans;
 mod pool;
@@ -13,7 +14,7 @@ pub mod state;
 mod template;
 mod wrap;
 
+pub use first_create::FirstCreate;
 pub use pool::PoolStatus;
 pub use provider::Provider;
 pub use session::{Ownership, Session};
-pub use template::TemplateBootstrap;

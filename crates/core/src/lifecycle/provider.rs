@@ -7,6 +7,7 @@ use std::sync::Arc;
 use microsandbox::{MicrosandboxError, Sandbox};
 
 use super::boot::Target;
+use super::first_create::FirstCreate;
 use super::lifetime::Lifetime;
 use super::record::SessionRecord;
 use super::session::{Ownership, Session, remove_sandbox};
@@ -30,12 +31,13 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub fn new(settings: Settings) -> Self {
+    /// A provider on `host` (see [`crate::host::Hosts`]: providers of one cache root share it).
+    pub fn new(settings: Settings, host: Arc<Host>) -> Self {
         let pool = match &settings {
             Settings::Create(s) if s.warm_pool_size > 0 => Some(super::pool::WarmPool::new(s.warm_pool_size)),
             _ => None,
         };
-        Self { settings, host: Host::shared(crate::cache::root()), progress: Progress::default(), pool }
+        Self { settings, host, progress: Progress::default(), pool }
     }
 
     /// Reports long steps to `progress` (the caller's `onProgress`).
@@ -50,24 +52,37 @@ impl Provider {
 
     /// Whether sessions can fork from bootstrap templates: create mode with an
     /// OCI image (snapshots need one; a rootfs directory cannot be snapshotted).
-    pub fn supports_templates(&self) -> bool {
+    fn supports_templates(&self) -> bool {
         matches!(&self.settings, Settings::Create(s) if image::snapshot_capable(&s.image))
     }
 
     /// A new session. With a `session_id` the microVM is named after it,
     /// outlives this process and can be resumed; without one it is removed on
     /// stop, and by the next process if this one dies first. With an
-    /// `identity` that has a published template, the session forks from it.
+    /// `identity`, `first_create` runs once on a template microVM whose
+    /// snapshot this and later sessions of the identity fork from; a session
+    /// that cannot fork runs it itself. A wrapped sandbox is the caller's:
+    /// `first_create` never runs there.
     pub async fn create_session(
         self: &Arc<Self>,
         session_id: Option<&str>,
         identity: Option<&str>,
+        first_create: Option<&dyn FirstCreate>,
         cancel: &Cancel,
-    ) -> Result<Session> {
-        match &self.settings {
-            Settings::Create(s) => self.create(s, session_id, identity, cancel).await,
-            Settings::Wrap(w) => self.attach(w).await,
+    ) -> Result<Arc<Session>> {
+        let settings = match &self.settings {
+            Settings::Create(s) => s,
+            Settings::Wrap(w) => return self.attach(w).await.map(Arc::new),
+        };
+        let session = Arc::new(self.create(settings, session_id, identity, first_create, cancel).await?);
+        if let Some(setup) = first_create
+            && !session.forked_from_template()
+            && let Err(err) = cancel.guard(setup.run(session.clone())).await
+        {
+            let _ = session.destroy().await;
+            return Err(err);
         }
+        Ok(session)
     }
 
     /// Reattaches to a running session, or restarts a stopped one, by `session_id`.
@@ -87,7 +102,7 @@ impl Provider {
         };
         let record = SessionRecord::load(self.host.cache_root(), &name).ok_or_else(not_found)?;
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
-        runtime::preflight().await?;
+        self.host.preflight().await?;
         let sandbox_name = record.sandbox_name().to_owned();
         let handle = match Sandbox::get(&sandbox_name).await {
             Ok(handle) => handle,
@@ -154,18 +169,27 @@ impl Provider {
         settings: &CreateSettings,
         session_id: Option<&str>,
         identity: Option<&str>,
+        first_create: Option<&dyn FirstCreate>,
         cancel: &Cancel,
     ) -> Result<Session> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
-        runtime::preflight().await?;
+        self.host.preflight().await?;
         self.host.reap_orphans_once(|| async { drop(super::orphans::reap(&self.host).await) }).await;
         let source = image::resolve(&self.host, &settings.image, &self.progress).await?;
-        // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
-        let (template, _template_hold) = match (identity, &source) {
+        let template_key = match (identity, &source) {
             (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
-                let key = snapshots::template_key(identity, settings, image_ref);
-                let hold = cancel.guard(TemplateStore::new(self.host.cache_root()).lock_shared(&key)).await?;
-                (self.usable_template(&key, image_ref).await, Some(hold))
+                Some(snapshots::template_key(identity, settings, image_ref))
+            }
+            _ => None,
+        };
+        if let (Some(key), Some(setup)) = (&template_key, first_create) {
+            self.bootstrap_template(settings, &source, key, setup, cancel).await?;
+        }
+        // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
+        let (template, _template_hold) = match (&template_key, &source) {
+            (Some(key), ImageSource::Reference(image_ref)) => {
+                let hold = cancel.guard(TemplateStore::new(self.host.cache_root()).lock_shared(key)).await?;
+                (self.usable_template(key, image_ref).await, Some(hold))
             }
             _ => (None, None),
         };

@@ -202,7 +202,7 @@ mod tests {
     fn temp_leases(tag: &str) -> (PortLeases, PathBuf, std::sync::Arc<Host>) {
         let dir = std::env::temp_dir().join(format!("aisdk-ms-lease-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        (PortLeases::new(&dir), dir.clone(), Host::shared(dir))
+        (PortLeases::new(&dir), dir.clone(), Host::new(dir))
     }
 
     #[test]
