@@ -11,6 +11,7 @@ pub mod host;
 pub mod image;
 pub mod input;
 pub mod inventory;
+mod json_dir;
 pub mod lifecycle;
 mod liveness;
 pub mod logging;

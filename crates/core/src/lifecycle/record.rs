@@ -4,9 +4,10 @@
 //! warm pool runs in a sandbox named otherwise (the runtime cannot rename), and
 //! its record says which.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Result;
+use crate::json_dir::JsonDir;
 use crate::ports::LeasedPort;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -24,8 +25,8 @@ pub struct SessionRecord {
     pub sandbox: Option<String>,
 }
 
-fn path(cache_root: &Path, name: &str) -> PathBuf {
-    cache_root.join("sessions").join(format!("{name}.json"))
+fn store(cache_root: &Path) -> JsonDir {
+    JsonDir::new(cache_root.join("sessions"))
 }
 
 impl SessionRecord {
@@ -35,33 +36,23 @@ impl SessionRecord {
     }
 
     pub fn save(&self, cache_root: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| crate::Error::internal(e.to_string()))?;
-        crate::cache::write_atomic(&path(cache_root, &self.name), &json)?;
-        Ok(())
+        store(cache_root).put(&self.name, self)
     }
 
     /// The record saved under `name`; one filed under another name, or pointing at a sandbox
     /// that is not a pool member of ours, is not ours and is ignored.
     pub fn load(cache_root: &Path, name: &str) -> Option<Self> {
-        let bytes = std::fs::read(path(cache_root, name)).ok()?;
-        serde_json::from_slice::<Self>(&bytes)
-            .ok()
+        store(cache_root)
+            .get::<Self>(name)
             .filter(|r| r.name == name && r.sandbox.as_deref().is_none_or(crate::naming::is_anonymous))
     }
 
     pub fn all(cache_root: &Path) -> Vec<Self> {
-        let dir = cache_root.join("sessions");
-        crate::cache::remove_stale_temps(&dir);
-        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-        entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
-            .filter_map(|name| Self::load(cache_root, &name))
-            .collect()
+        store(cache_root).keys().iter().filter_map(|name| Self::load(cache_root, name)).collect()
     }
 
     pub fn remove(cache_root: &Path, name: &str) {
-        let _ = std::fs::remove_file(path(cache_root, name));
+        store(cache_root).remove(name);
     }
 }
 

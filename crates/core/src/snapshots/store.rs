@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::json_dir::JsonDir;
 
 /// How long a create waits for another process to finish bootstrapping a
 /// template (its `onFirstCreate` may install a whole agent) before giving up.
@@ -32,7 +33,7 @@ pub fn now() -> u64 {
 }
 
 pub struct TemplateStore {
-    dir: PathBuf,
+    records: JsonDir,
 }
 
 /// Held exclusively while a template is bootstrapped or removed, and shared
@@ -54,22 +55,18 @@ pub fn snapshot_local_name(key: &str) -> String {
 
 impl TemplateStore {
     pub fn new(cache_root: &Path) -> Self {
-        Self { dir: cache_root.join("templates") }
-    }
-
-    fn record_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
+        Self { records: JsonDir::new(cache_root.join("templates")) }
     }
 
     /// Waits for the key's exclusive lock (another process may be bootstrapping it).
     pub async fn lock(&self, key: &str) -> Result<TemplateLock> {
-        self.wait_for(key, false).await
+        self.wait_for(key, false, LOCK_WAIT_LIMIT).await
     }
 
     /// Waits for a shared hold on the key: forks take one so that the
     /// template is not removed under them.
     pub async fn lock_shared(&self, key: &str) -> Result<TemplateLock> {
-        self.wait_for(key, true).await
+        self.wait_for(key, true, LOCK_WAIT_LIMIT).await
     }
 
     /// The exclusive lock if nobody holds the key now.
@@ -82,7 +79,7 @@ impl TemplateStore {
         }
     }
 
-    async fn wait_for(&self, key: &str, shared: bool) -> Result<TemplateLock> {
+    async fn wait_for(&self, key: &str, shared: bool, limit: Duration) -> Result<TemplateLock> {
         let file = crate::cache::lock_file(&self.lock_path(key))?;
         let started = Instant::now();
         loop {
@@ -90,13 +87,13 @@ impl TemplateStore {
             match attempt {
                 Ok(()) => return Ok(TemplateLock { _file: file }),
                 Err(TryLockError::Error(e)) => return Err(e.into()),
-                Err(TryLockError::WouldBlock) if started.elapsed() >= LOCK_WAIT_LIMIT => {
+                Err(TryLockError::WouldBlock) if started.elapsed() >= limit => {
                     return Err(Error::new(
                         ErrorCode::BootFailed,
                         format!(
                             "waited {} s for another process to finish bootstrapping template {}; if none is \
                              running, remove {}",
-                            LOCK_WAIT_LIMIT.as_secs(),
+                            limit.as_secs(),
                             &key[..key.len().min(24)],
                             self.lock_path(key).display()
                         ),
@@ -108,18 +105,15 @@ impl TemplateStore {
     }
 
     fn lock_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.lock"))
+        self.records.dir().join(format!("{key}.lock"))
     }
 
     pub fn get(&self, key: &str) -> Option<TemplateRecord> {
-        let bytes = std::fs::read(self.record_path(key)).ok()?;
-        serde_json::from_slice(&bytes).ok().filter(|r| ours(r, key))
+        self.records.get(key).filter(|r| ours(r, key))
     }
 
     pub fn publish(&self, record: &TemplateRecord) -> Result<()> {
-        let json = serde_json::to_vec_pretty(record).map_err(|e| Error::internal(e.to_string()))?;
-        crate::cache::write_atomic(&self.record_path(&record.key), &json)?;
-        Ok(())
+        self.records.put(&record.key, record)
     }
 
     /// Records a use, for pruning by recency.
@@ -131,20 +125,15 @@ impl TemplateStore {
     }
 
     pub fn remove(&self, key: &str) {
-        let _ = std::fs::remove_file(self.record_path(key));
+        self.records.remove(key);
     }
 
     pub fn all(&self) -> Vec<TemplateRecord> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
-        entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
-            .filter_map(|key| self.get(&key))
-            .collect()
+        self.records.keys().iter().filter_map(|key| self.get(key)).collect()
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.records.dir()
     }
 }
 
@@ -188,6 +177,30 @@ mod tests {
         assert!(store.try_lock(&key).unwrap().is_none(), "prune must not remove a template being forked");
         drop((fork, second_fork));
         assert!(store.try_lock(&key).unwrap().is_some());
+        std::fs::remove_dir_all(store.dir()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn waiting_for_another_bootstrap_ends_on_abort_or_with_a_timeout_error_that_says_what_to_do() {
+        let store = store("wait");
+        let key = "d".repeat(64);
+        let _bootstrapping = store.lock(&key).await.unwrap();
+
+        let (source, cancel) = crate::cancel::cancel_pair();
+        let started = Instant::now();
+        let waiting = cancel.guard(store.lock(&key));
+        let abort_soon = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            source.cancel();
+        };
+        let (result, ()) = tokio::join!(waiting, abort_soon);
+        assert_eq!(result.err().map(|e| e.code), Some(ErrorCode::Aborted));
+        assert!(started.elapsed() < Duration::from_secs(5), "the abort ends the wait at once");
+
+        let err = store.wait_for(&key, false, Duration::from_millis(500)).await.err().expect("the lock stays taken");
+        assert_eq!(err.code, ErrorCode::BootFailed);
+        assert!(err.message.contains("another process to finish bootstrapping"), "{}", err.message);
+        assert!(err.message.contains(&format!("{key}.lock")), "names the lock file to remove: {}", err.message);
         std::fs::remove_dir_all(store.dir()).unwrap();
     }
 
