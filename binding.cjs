@@ -846,3 +846,4 @@ module.exports.hostReport = nativeBinding.hostReport
 module.exports.listState = nativeBinding.listState
 module.exports.pruneState = nativeBinding.pruneState
 module.exports.removeSessionById = nativeBinding.removeSessionById
+module.exports.sessionLogs = nativeBinding.sessionLogs

@@ -135,10 +135,20 @@ export declare function pruneState(): Promise<PruneResult>
 /** The removed sandbox's name, or null when no session has that id. */
 export declare function removeSessionById(sessionId: any): Promise<string | null>
 
+/** The last `tail` log lines of a session, by `sessionId` or by the name `ls` shows. */
+export declare function sessionLogs(target: string, tail: number): Promise<Array<StateLogLine>>
+
 export interface StateListing {
   cacheDir: string
   sessions: Array<StateSession>
   templates: Array<StateTemplate>
+}
+
+export interface StateLogLine {
+  timestamp: string
+  /** `stdout`, `stderr`, `output` or `system`. */
+  source: string
+  text: string
 }
 
 export interface StatePort {
@@ -154,6 +164,10 @@ export interface StateSession {
   status: string
   workingDirectory: string
   ports: Array<StatePort>
+  /** Unix seconds; null when the runtime no longer has the microVM. */
+  createdAt?: number
+  /** Host disk the microVM takes (allocated bytes). */
+  diskBytes: number
 }
 
 export interface StateTemplate {
@@ -162,6 +176,8 @@ export interface StateTemplate {
   /** Unix seconds. */
   createdAt: number
   lastUsedAt: number
+  /** The snapshot's size; null when the runtime no longer has it. */
+  sizeBytes?: number
 }
 
 export interface WarmPoolStatus {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The package's command line: doctor, ls, rm, prune; `--json` for scripts.
+// The package's command line: doctor, ls, rm, logs, prune; `--json` for scripts.
 import { parseArgs } from 'node:util';
 import { doctor, formatDoctor } from '../lib/doctor.js';
 
@@ -7,8 +7,10 @@ const USAGE = `usage: ai-sdk-microsandbox <command> [--json]
 
   doctor          checks Node, the native addon, the microsandbox runtime and KVM, lists versions and
                   state dirs, and says what to fix; exit status 1 when something blocks microVMs
-  ls              sessions (name, kind, status, ports) and bootstrap templates this package keeps
+  ls              sessions (name, kind, status, ports, age, disk) and bootstrap templates (age, size)
   rm <sessionId>  removes the session created with that sessionId: its microVM, disk, ports, record
+  logs <session>  a session's last log lines (its commands' output, runtime and guest kernel messages);
+                  <session> is a sessionId or a name from ls; --tail N lines (default 200)
   prune           removes orphaned sessions and templates beyond the newest few not used lately
   --json          the same as JSON, for scripts`;
 
@@ -19,13 +21,14 @@ function fail(message, json, code = 'ERR_MICROSANDBOX_INVALID_ARGUMENT') {
   process.exit(2);
 }
 
-const ARITY = { doctor: 0, ls: 0, rm: 1, prune: 0 };
+const ARITY = { doctor: 0, ls: 0, rm: 1, logs: 1, prune: 0 };
+const MAX_TAIL = 100_000;
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 let parsed;
 try {
-  parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, tail: { type: 'string' } } });
 } catch (err) {
   fail(err.message, json);
 }
@@ -41,6 +44,17 @@ if (rest.length !== ARITY[command]) {
 
 const print = (value, text) => console.log(json ? JSON.stringify(value, null, 2) : text);
 const when = (seconds) => new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 16);
+const age = (seconds) => {
+  if (seconds == null) return 'age unknown';
+  const s = Math.max(0, Date.now() / 1000 - seconds);
+  if (s < 3600) return `${Math.round(s / 60)} min old`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h old`;
+  return `${Math.round(s / 86_400)} days old`;
+};
+const size = (bytes) => (bytes == null ? 'size unknown' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+const tail = parsed.values.tail === undefined ? 200 : Number(parsed.values.tail);
+if (!Number.isInteger(tail) || tail < 1 || tail > MAX_TAIL) fail(`--tail takes a whole number of lines from 1 to ${MAX_TAIL}`, json);
+if (parsed.values.tail !== undefined && command !== 'logs') fail('--tail goes with logs only', json);
 
 if (command === 'doctor') {
   const report = await doctor();
@@ -56,10 +70,11 @@ if (command === 'doctor') {
       const sessions = listing.sessions.map(
         (s) =>
           `  ${s.name}${s.sandbox === s.name ? '' : ` (microVM ${s.sandbox})`}  ${s.resumable ? 'resumable' : 'no sessionId'}  ${s.status}  ` +
-          `${s.ports.map((p) => `${p.guest}->${p.host}`).join(',') || 'no ports'}  ${s.workingDirectory}`,
+          `${s.ports.map((p) => `${p.guest}->${p.host}`).join(',') || 'no ports'}  ${s.workingDirectory}  ` +
+          `${age(s.createdAt)}  ${size(s.diskBytes)} on disk`,
       );
       const templates = listing.templates.map(
-        (t) => `  ${t.key}  ${t.image}  created ${when(t.createdAt)}  used ${when(t.lastUsedAt)}`,
+        (t) => `  ${t.key}  ${t.image}  created ${when(t.createdAt)} (${age(t.createdAt)})  used ${when(t.lastUsedAt)}  ${size(t.sizeBytes)}`,
       );
       print(
         listing,
@@ -69,6 +84,9 @@ if (command === 'doctor') {
       const removed = await state.removeSessionById(rest[0]);
       if (removed === null) fail(`no session with id "${rest[0]}" is kept here`, json, 'ERR_MICROSANDBOX_SESSION_NOT_FOUND');
       print({ removed }, `removed ${removed}`);
+    } else if (command === 'logs') {
+      const lines = await state.sessionLogs(rest[0], tail);
+      print(lines, lines.map((l) => `${l.timestamp} ${l.source}: ${l.text.replace(/\n$/, '')}`).join('\n'));
     } else {
       const report = await state.pruneState();
       print(

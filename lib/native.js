@@ -37,4 +37,9 @@ binding.configureRuntime(packagedMsbPath());
 export const { NativeProvider, hostReport } = binding;
 
 /** What the CLI's ls / rm / prune operate on. */
-export const state = { listState: binding.listState, removeSessionById: binding.removeSessionById, pruneState: binding.pruneState };
+export const state = {
+  listState: binding.listState,
+  removeSessionById: binding.removeSessionById,
+  sessionLogs: binding.sessionLogs,
+  pruneState: binding.pruneState,
+};

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the tests: unit (cargo + vitest + the packaging test) and integration (real microVMs).
-# Usage: scripts/test.sh [all|unit|integration|stress]. Ends with "N passed, N failed".
+# Usage: scripts/test.sh [all|unit|integration|stress|e2e]. Ends with "N passed, N failed".
 # `stress` (sustained guest I/O, __test__/stress) is not part of `all`: see its spec file.
+# `e2e` (__test__/e2e) drives the real agents against the real model APIs when their keys are set.
 # Integration tests boot real microVMs: directly where KVM works, otherwise inside
 # a QEMU TCG VM (scripts/vmhost) where microsandbox's KVM guests can run.
 set -euo pipefail
@@ -37,10 +38,11 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
   echo "== unit tests done in $((SECONDS - t)) s"
 fi
 
-if [ "$what" = all ] || [ "$what" = integration ] || [ "$what" = stress ]; then
+if [ "$what" = all ] || [ "$what" = integration ] || [ "$what" = stress ] || [ "$what" = e2e ]; then
   t=$SECONDS
   dir=__test__/integration
   [ "$what" = stress ] && dir=__test__/stress
+  [ "$what" = e2e ] && dir=__test__/e2e
   source scripts/images/test-env.sh
   echo "== test images ready in $((SECONDS - t)) s"
   suite=(env AI_SDK_MICROSANDBOX_KVM=1 npx vitest run --reporter=verbose --reporter=json)

@@ -99,6 +99,11 @@ describe('a session with a sessionId', () => {
     // The shell's way to see and remove it.
     const listed = JSON.parse(execFileSync(process.execPath, [cli, 'ls', '--json'], { encoding: 'utf8' }));
     expect(listed.sessions).toContainEqual(expect.objectContaining({ name: again.id, resumable: true, status: 'running' }));
+    const listedSession = listed.sessions.find((s: { name: string }) => s.name === again.id);
+    expect(Date.now() / 1000 - listedSession.createdAt).toBeLessThan(3600);
+    expect(listedSession.diskBytes).toBeGreaterThan(2 ** 20);
+    const logs = JSON.parse(execFileSync(process.execPath, [cli, 'logs', sessionId, '--json'], { encoding: 'utf8' }));
+    expect(logs.map((l: { text: string }) => l.text).join('')).toContain('fresh');
     expect(execFileSync(process.execPath, [cli, 'rm', sessionId], { encoding: 'utf8' })).toBe(`removed ${again.id}\n`);
     expect(ourSandboxes()).toEqual(before);
     expect(cacheStateFor(`aisdk-killed-${sessionId.slice('killed-'.length, 20)}`)).toEqual([]);

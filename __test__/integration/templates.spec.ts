@@ -64,6 +64,32 @@ describe('bootstrap templates', () => {
     expect(ourSandboxes().filter((n) => n.startsWith('aisdk-template-'))).toEqual(templatesBefore);
   });
 
+  it('an abort during onFirstCreate ends the create at once even if the setup ignores it, publishes nothing and removes the template microVM', async () => {
+    const identity = `aborted-${randomUUID()}`;
+    const provider = createMicrosandbox({ image: harnessImage() });
+    const templatesBefore = ourSandboxes().filter((n) => n.startsWith('aisdk-template-'));
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const creating = provider.createSession({
+      identity,
+      abortSignal: controller.signal,
+      onFirstCreate: async () => {
+        setTimeout(() => {
+          abortedAt = Date.now();
+          controller.abort(new Error('caller gave up mid-bootstrap'));
+        }, 100);
+        await new Promise(() => {}); // a setup that never looks at its abortSignal
+      },
+    });
+    await expect(creating).rejects.toThrow('caller gave up mid-bootstrap');
+    console.log(`the create ended ${Date.now() - abortedAt} ms after the abort`);
+    expect(ourSandboxes().filter((n) => n.startsWith('aisdk-template-'))).toEqual(templatesBefore);
+    let calls = 0;
+    const session = await provider.createSession({ identity, onFirstCreate: async () => void calls++ });
+    expect(calls).toBe(1); // nothing was published: the next create bootstraps
+    await session.destroy();
+  });
+
   it('recovers when the bootstrapping process is killed with SIGKILL mid-bootstrap', async () => {
     const identity = `killed-${randomUUID()}`;
     const count = counter();

@@ -1,4 +1,4 @@
-// The command line's ls / rm / prune on a private state dir (no microVM needed).
+// The command line's ls / rm / logs / prune on a private state dir (no microVM needed).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ function run(args: string[], cacheDir: string) {
   });
 }
 
-describe('ai-sdk-microsandbox ls / rm / prune', () => {
+describe('ai-sdk-microsandbox ls / rm / logs / prune', () => {
   it('lists the sessions and templates kept in the state dir', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aisdk-cli-'));
     mkdirSync(join(dir, 'sessions'));
@@ -24,8 +24,9 @@ describe('ai-sdk-microsandbox ls / rm / prune', () => {
     const listing = JSON.parse(execFileSync(process.execPath, [cli, 'ls', '--json'], { encoding: 'utf8', env: { ...process.env, AI_SDK_MICROSANDBOX_CACHE_DIR: dir } }));
     expect(listing.cacheDir).toBe(dir);
     expect(listing.sessions).toEqual([
-      expect.objectContaining({ name, resumable: true, workingDirectory: '/root', ports: [{ guest: 4000, host: 41234 }] }),
+      expect.objectContaining({ name, resumable: true, workingDirectory: '/root', ports: [{ guest: 4000, host: 41234 }], status: 'missing', diskBytes: 0 }),
     ]);
+    expect(listing.sessions[0].createdAt).toBeUndefined(); // the runtime has no such microVM
     expect(listing.templates).toEqual([]);
     expect(run(['ls'], dir).stdout).toContain(`${name}  resumable`);
   });
@@ -39,6 +40,19 @@ describe('ai-sdk-microsandbox ls / rm / prune', () => {
     expect(malformed.status).toBe(2);
     expect(JSON.parse(malformed.stdout).error.code).toBe('ERR_MICROSANDBOX_INVALID_ARGUMENT');
     expect(run(['rm'], dir).stderr).toContain('rm takes exactly one argument');
+  });
+
+  it('logs of an unknown session is ERR_MICROSANDBOX_SESSION_NOT_FOUND; --tail takes a whole number of lines, with logs only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aisdk-cli-'));
+    const unknown = run(['logs', 'no-such-session', '--json'], dir);
+    expect(unknown.status).toBe(2);
+    expect(JSON.parse(unknown.stdout).error).toEqual({ code: 'ERR_MICROSANDBOX_SESSION_NOT_FOUND', message: expect.stringContaining('`ls` lists the sessions') });
+    for (const bad of ['0', '-3', '1.5', 'ten', '100001']) {
+      const result = run(['logs', 'x', `--tail=${bad}`, '--json'], dir);
+      expect(result.status, bad).toBe(2);
+      expect(JSON.parse(result.stdout).error.message).toContain('--tail takes a whole number of lines');
+    }
+    expect(run(['ls', '--tail', '5'], dir).stderr).toContain('--tail goes with logs only');
   });
 
   it('prune on an empty state dir removes nothing', () => {

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod ports;
 pub mod process;
 pub mod progress;
+mod pull_progress;
 mod redact;
 pub mod runtime;
 mod sdk_text;

@@ -1,5 +1,5 @@
 //! The CLI's view of this package's state: `listState()`, `removeSessionById()`,
-//! `pruneState()`. A `pub mod`: under `cargo test` napi registers nothing, so
+//! `sessionLogs()`, `pruneState()`. A `pub mod`: under `cargo test` napi registers nothing, so
 //! private items here would count as dead code.
 
 use ai_sdk_microsandbox_core::host::Host;
@@ -25,6 +25,10 @@ pub struct StateSession {
     pub status: String,
     pub working_directory: String,
     pub ports: Vec<StatePort>,
+    /// Unix seconds; null when the runtime no longer has the microVM.
+    pub created_at: Option<f64>,
+    /// Host disk the microVM takes (allocated bytes).
+    pub disk_bytes: f64,
 }
 
 #[napi(object)]
@@ -34,6 +38,16 @@ pub struct StateTemplate {
     /// Unix seconds.
     pub created_at: f64,
     pub last_used_at: f64,
+    /// The snapshot's size; null when the runtime no longer has it.
+    pub size_bytes: Option<f64>,
+}
+
+#[napi(object)]
+pub struct StateLogLine {
+    pub timestamp: String,
+    /// `stdout`, `stderr`, `output` or `system`.
+    pub source: String,
+    pub text: String,
 }
 
 #[napi(object)]
@@ -58,6 +72,8 @@ pub async fn list_state() -> StateListing {
                 status: s.status,
                 working_directory: s.working_directory,
                 ports: s.ports.into_iter().map(|(g, h)| StatePort { guest: g.into(), host: h.into() }).collect(),
+                created_at: s.created_at.map(|t| t as f64),
+                disk_bytes: s.disk_bytes as f64,
             })
             .collect(),
         templates: templates
@@ -67,6 +83,7 @@ pub async fn list_state() -> StateListing {
                 image: t.image,
                 created_at: t.created_at as f64,
                 last_used_at: t.last_used_at as f64,
+                size_bytes: t.size_bytes.map(|b| b as f64),
             })
             .collect(),
     }
@@ -77,6 +94,16 @@ pub async fn list_state() -> StateListing {
 pub async fn remove_session_by_id(session_id: serde_json::Value) -> napi::Result<Option<String>> {
     let session_id = ai_sdk_microsandbox_core::input::session_id(&session_id).napi()?;
     state::remove_session(&ai_sdk_microsandbox_core::cache::root(), &session_id).await.napi()
+}
+
+/// The last `tail` log lines of a session, by `sessionId` or by the name `ls` shows.
+#[napi]
+pub async fn session_logs(target: String, tail: u32) -> napi::Result<Vec<StateLogLine>> {
+    let lines = state::logs(&ai_sdk_microsandbox_core::cache::root(), &target, tail as usize).await.napi()?;
+    Ok(lines
+        .into_iter()
+        .map(|l| StateLogLine { timestamp: l.timestamp, source: l.source.to_owned(), text: l.text })
+        .collect())
 }
 
 #[napi]

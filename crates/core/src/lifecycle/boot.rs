@@ -52,7 +52,7 @@ impl Provider {
         let attempt = || async {
             match template {
                 Some(template) => fork(settings, target, ports, template).await,
-                None => cold_create(settings, source, target, ports).await,
+                None => cold_create(settings, source, target, ports, &self.progress).await,
             }
         };
         let created = match attempt().await {
@@ -135,6 +135,7 @@ async fn cold_create(
     source: &ImageSource,
     target: &Target<'_>,
     ports: &[LeasedPort],
+    progress: &Progress,
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
     let mut builder = source
         .apply(Sandbox::builder(target.name))
@@ -157,7 +158,28 @@ async fn cold_create(
             secret.allowed_hosts.iter().fold(s, |s, host| s.allow(host))
         });
     }
-    configure(builder, settings, target, ports)?.create().await
+    let builder = configure(builder, settings, target, ports)?;
+    let needs_pull = match source {
+        ImageSource::Reference(reference) => microsandbox::Image::get(reference).await.is_err(),
+        ImageSource::Path(_) => false,
+    };
+    if !needs_pull {
+        return builder.create().await;
+    }
+    // Only the SDK's pull reports bytes, and only from a task of its own: an abort of this
+    // boot (most likely mid-download) stops that task too.
+    let (events, task) = builder.create_with_pull_progress()?;
+    let mut task = AbortOnDrop(task);
+    tokio::spawn(crate::pull_progress::report(events, progress.clone()));
+    (&mut task.0).await.map_err(|e| MicrosandboxError::Runtime(format!("the create task ended: {e}")))?
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Restores a template's full snapshot into a new, always detached, sandbox

@@ -1,14 +1,16 @@
 //! This package's state as a person operates it from a shell (`npx
-//! ai-sdk-microsandbox ls | rm | prune`): sessions and templates, without a
-//! provider or its settings.
+//! ai-sdk-microsandbox ls | rm | logs | prune`): sessions and templates,
+//! without a provider or its settings.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use microsandbox::{MicrosandboxError, Sandbox};
+use microsandbox::logs::{LogOptions, LogSource};
+use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
 
 use super::record::SessionRecord;
 use super::session::remove_sandbox;
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::host::Host;
 use crate::ports::PortLeases;
 use crate::snapshots::{self, PruneOptions, PruneReport, TemplateStore};
@@ -24,6 +26,10 @@ pub struct SessionEntry {
     pub working_directory: String,
     /// `(guest, host)` pairs.
     pub ports: Vec<(u16, u16)>,
+    /// Unix seconds, when the runtime knows the sandbox.
+    pub created_at: Option<u64>,
+    /// What the microVM's disk and state take on the host (allocated, not apparent, size).
+    pub disk_bytes: u64,
 }
 
 pub struct TemplateEntry {
@@ -31,49 +37,119 @@ pub struct TemplateEntry {
     pub image: String,
     pub created_at: u64,
     pub last_used_at: u64,
+    /// The snapshot's size, when the runtime still has it.
+    pub size_bytes: Option<u64>,
+}
+
+/// One line of a session's log: its commands' output, the runtime's and the guest kernel's messages.
+pub struct LogLine {
+    /// RFC 3339.
+    pub timestamp: String,
+    /// `stdout`, `stderr`, `output` (a terminal) or `system` (runtime and kernel).
+    pub source: &'static str,
+    pub text: String,
 }
 
 pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) {
     let mut sessions = Vec::new();
     for record in SessionRecord::all(cache_root) {
-        let status = match Sandbox::get(record.sandbox_name()).await {
-            Ok(handle) => format!("{:?}", handle.status_snapshot()).to_ascii_lowercase(),
-            Err(MicrosandboxError::SandboxNotFound(_)) => "missing".to_owned(),
-            Err(_) => "unknown".to_owned(),
+        let (status, created_at) = match Sandbox::get(record.sandbox_name()).await {
+            Ok(handle) => (
+                format!("{:?}", handle.status_snapshot()).to_ascii_lowercase(),
+                handle.created_at().and_then(|t| u64::try_from(t.timestamp()).ok()),
+            ),
+            Err(MicrosandboxError::SandboxNotFound(_)) => ("missing".to_owned(), None),
+            Err(_) => ("unknown".to_owned(), None),
         };
         sessions.push(SessionEntry {
             resumable: record.creator.is_none(),
             status,
             working_directory: record.working_directory.clone(),
             ports: record.ports.iter().map(|p| (p.guest, p.host)).collect(),
+            created_at,
+            disk_bytes: disk_usage(&crate::runtime::microsandbox_home().join("sandboxes").join(record.sandbox_name())),
             sandbox: record.sandbox_name().to_owned(),
             name: record.name,
         });
     }
     sessions.sort_by(|a, b| a.name.cmp(&b.name));
-    let templates = TemplateStore::new(cache_root)
-        .all()
-        .into_iter()
-        .map(|t| TemplateEntry { key: t.key, image: t.image, created_at: t.created_at, last_used_at: t.last_used_at })
-        .collect();
+    let mut templates = Vec::new();
+    for t in TemplateStore::new(cache_root).all() {
+        let size_bytes = Snapshot::get(&t.snapshot).await.ok().and_then(|s| s.size_bytes());
+        templates.push(TemplateEntry {
+            key: t.key,
+            image: t.image,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            size_bytes,
+        });
+    }
     (sessions, templates)
 }
 
-/// Removes the resumable session of `session_id` (its microVM, leases and
-/// record), whatever `name` prefix created it: its name ends with the id's
-/// hash. `None` when there is none.
-pub async fn remove_session(cache_root: &Path, session_id: &str) -> Result<Option<String>> {
+/// The resumable session of `session_id`, whatever `name` prefix created it:
+/// its name ends with the id's hash.
+fn find_resumable(cache_root: &Path, session_id: &str) -> Option<SessionRecord> {
     let suffix = crate::naming::session_name(None, session_id);
     let hash = &suffix[suffix.len() - 13..];
-    let Some(record) =
-        SessionRecord::all(cache_root).into_iter().find(|r| r.creator.is_none() && r.name.ends_with(hash))
-    else {
-        return Ok(None);
-    };
+    SessionRecord::all(cache_root).into_iter().find(|r| r.creator.is_none() && r.name.ends_with(hash))
+}
+
+/// Removes the resumable session of `session_id` (its microVM, leases and
+/// record). `None` when there is none.
+pub async fn remove_session(cache_root: &Path, session_id: &str) -> Result<Option<String>> {
+    let Some(record) = find_resumable(cache_root, session_id) else { return Ok(None) };
     remove_sandbox(record.sandbox_name()).await?;
     PortLeases::new(cache_root).release(record.sandbox_name(), &record.ports)?;
     SessionRecord::remove(cache_root, &record.name);
     Ok(Some(record.name))
+}
+
+/// The last `tail` lines the runtime kept of a session: `target` is a
+/// `sessionId`, or a session name as `ls` prints it (sessions without an id
+/// have only that).
+pub async fn logs(cache_root: &Path, target: &str, tail: usize) -> Result<Vec<LogLine>> {
+    let record = SessionRecord::all(cache_root)
+        .into_iter()
+        .find(|r| r.name == target)
+        .or_else(|| find_resumable(cache_root, target))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::SessionNotFound,
+                format!("no session '{target}' is kept here; `ls` lists the sessions and their names"),
+            )
+        })?;
+    let handle = Sandbox::get(record.sandbox_name()).await?;
+    let options = LogOptions {
+        tail: Some(tail),
+        sources: vec![LogSource::Stdout, LogSource::Stderr, LogSource::Output, LogSource::System],
+        ..LogOptions::default()
+    };
+    let entries = handle.logs(&options).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| LogLine {
+            timestamp: e.timestamp.to_rfc3339(),
+            source: match e.source {
+                LogSource::Stdout => "stdout",
+                LogSource::Stderr => "stderr",
+                LogSource::Output => "output",
+                _ => "system",
+            },
+            text: String::from_utf8_lossy(&e.data).into_owned(),
+        })
+        .collect())
+}
+
+/// Bytes allocated under `path` (a sparse disk image counts what it holds), without following links.
+fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+    let own = meta.blocks() * 512;
+    if !meta.is_dir() {
+        return own;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else { return own };
+    own + entries.filter_map(|e| e.ok()).map(|e| disk_usage(&e.path())).sum::<u64>()
 }
 
 /// Orphaned sandboxes (sessions without an id whose process is gone) and
