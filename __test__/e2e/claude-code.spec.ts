@@ -37,7 +37,9 @@ describe.skipIf(!apiKey)('Claude Code in a microVM against the real Anthropic AP
         prompt: `Use the Bash tool to run exactly: echo ${marker} > e2e.txt   Then reply with the single word DONE.`,
       });
       const sandbox = sandboxOf(session);
-      const written = await sandbox.readTextFile({ path: `${sandbox.defaultWorkingDirectory}/e2e.txt` });
+      // The adapter runs Claude Code in a directory of its own per session.
+      const workDir = `${sandbox.defaultWorkingDirectory}/claude-code-${session.sessionId}`;
+      const written = await sandbox.readTextFile({ path: `${workDir}/e2e.txt` });
       expect(written.trim()).toBe(marker);
       expect(result.text).toMatch(/DONE/);
     } finally {
