@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorCode, Result};
 use microsandbox::setup::{CheckState, Diagnosis};
+
+use crate::error::{Error, ErrorCode, Result};
 
 /// The microsandbox version this package is built on: the SDK pin, the
 /// runtime package it depends on, and what template snapshots are written by.
@@ -69,7 +70,12 @@ pub async fn explain_boot_failure(sandbox: &str, err: microsandbox::Microsandbox
 }
 
 fn runtime_log(sandbox: &str) -> PathBuf {
-    microsandbox_home().join("sandboxes").join(sandbox).join("logs/runtime.log")
+    sandbox_dir(sandbox).join("logs/runtime.log")
+}
+
+/// Where the runtime keeps one sandbox: its disk, RAM snapshot and logs.
+pub(crate) fn sandbox_dir(sandbox: &str) -> PathBuf {
+    microsandbox_home().join("sandboxes").join(sandbox)
 }
 
 /// Where microsandbox keeps its runtime state (database, images, sandboxes).

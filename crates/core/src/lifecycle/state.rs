@@ -67,7 +67,7 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
             working_directory: record.working_directory.clone(),
             ports: record.ports.iter().map(|p| (p.guest, p.host)).collect(),
             created_at,
-            disk_bytes: disk_usage(&crate::runtime::microsandbox_home().join("sandboxes").join(record.sandbox_name())),
+            disk_bytes: disk_usage(&crate::runtime::sandbox_dir(record.sandbox_name())),
             sandbox: record.sandbox_name().to_owned(),
             name: record.name,
         });
@@ -87,33 +87,32 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
     (sessions, templates)
 }
 
-/// The resumable session of `session_id`, whatever `name` prefix created it:
-/// its name ends with the id's hash.
-fn find_resumable(cache_root: &Path, session_id: &str) -> Option<SessionRecord> {
+/// The resumable session of `session_id` among `records`, whatever `name`
+/// prefix created it: its name ends with the id's hash.
+fn find_resumable<'a>(records: &'a [SessionRecord], session_id: &str) -> Option<&'a SessionRecord> {
     let suffix = crate::naming::session_name(None, session_id);
     let hash = &suffix[suffix.len() - 13..];
-    SessionRecord::all(cache_root).into_iter().find(|r| r.creator.is_none() && r.name.ends_with(hash))
+    records.iter().find(|r| r.creator.is_none() && r.name.ends_with(hash))
 }
 
 /// Removes the resumable session of `session_id` (its microVM, leases and
 /// record). `None` when there is none.
 pub async fn remove_session(cache_root: &Path, session_id: &str) -> Result<Option<String>> {
-    let Some(record) = find_resumable(cache_root, session_id) else { return Ok(None) };
+    let records = SessionRecord::all(cache_root);
+    let Some(record) = find_resumable(&records, session_id) else { return Ok(None) };
     remove_sandbox(record.sandbox_name()).await?;
     PortLeases::new(cache_root).release(record.sandbox_name(), &record.ports)?;
     SessionRecord::remove(cache_root, &record.name);
-    Ok(Some(record.name))
+    Ok(Some(record.name.clone()))
 }
 
 /// The last `tail` lines the runtime kept of a session: `target` is a
 /// `sessionId`, or a session name as `ls` prints it (sessions without an id
 /// have only that).
 pub async fn logs(cache_root: &Path, target: &str, tail: usize) -> Result<Vec<LogLine>> {
-    let record = SessionRecord::all(cache_root)
-        .into_iter()
-        .find(|r| r.name == target)
-        .or_else(|| find_resumable(cache_root, target))
-        .ok_or_else(|| {
+    let records = SessionRecord::all(cache_root);
+    let record =
+        records.iter().find(|r| r.name == target).or_else(|| find_resumable(&records, target)).ok_or_else(|| {
             Error::new(
                 ErrorCode::SessionNotFound,
                 format!("no session '{target}' is kept here; `ls` lists the sessions and their names"),
