@@ -846,4 +846,5 @@ module.exports.hostReport = nativeBinding.hostReport
 module.exports.listState = nativeBinding.listState
 module.exports.pruneState = nativeBinding.pruneState
 module.exports.removeSessionById = nativeBinding.removeSessionById
+module.exports.resumeSandboxSession = nativeBinding.resumeSandboxSession
 module.exports.sessionLogs = nativeBinding.sessionLogs

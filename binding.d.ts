@@ -48,6 +48,11 @@ export declare class NativeProvider {
    */
   constructor(settings: any, onProgress?: ((arg: ProgressInfo) => void) | undefined | null)
   /**
+   * For today's session factories: `options` are the create options
+   * without `sandboxId`, `template`, `abortSignal` and `onProgress`.
+   */
+  static forSessionFactory(options: any, onProgress?: ((arg: ProgressInfo) => void) | undefined | null): NativeProvider
+  /**
    * Starts creating a session; `cancel()` on the result stops the boot and removes what it made.
    * `on_first_create` is the caller's setup; the core decides where it runs (see `Provider::create_session`).
    */
@@ -66,6 +71,10 @@ export declare class NativeSession {
   get id(): string
   get defaultWorkingDirectory(): string
   get ports(): Array<number>
+  /** Whether the session accepts request transformations (credential brokering). */
+  get brokersCredentials(): boolean
+  /** `rules` are `HarnessV1RequestTransformation`s; `replace` drops the ones in force first. */
+  setRequestTransformations(rules: any, replace: boolean): Promise<void>
   get description(): string
   /** Takes any JS values: the core validates them with coded errors. */
   portUrl(port: unknown, protocol: any): string
@@ -134,6 +143,12 @@ export declare function pruneState(): Promise<PruneResult>
 
 /** The removed sandbox's name, or null when no session has that id. */
 export declare function removeSessionById(sessionId: any): Promise<string | null>
+
+/**
+ * Starts resuming the session created for `sandboxId`, from what its create
+ * recorded (no settings needed); `cancel()` stops waiting and leaves it as it is.
+ */
+export declare function resumeSandboxSession(sandboxId: any): NativePendingSession
 
 /** The last `tail` log lines of a session, by `sessionId` or by the name `ls` shows. */
 export declare function sessionLogs(target: string, tail: number): Promise<Array<StateLogLine>>

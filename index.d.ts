@@ -1,4 +1,6 @@
+import { HarnessError } from '@ai-sdk/harness';
 import type { HarnessV1NetworkSandboxSession, HarnessV1SandboxProvider } from '@ai-sdk/harness';
+import type { Experimental_SandboxSession } from '@ai-sdk/provider-utils';
 
 /** A guest port published on the host. */
 export interface MicrosandboxPort {
@@ -42,17 +44,23 @@ export interface MicrosandboxCreateSettings {
   /**
    * An OCI reference in the local image cache (pulled when missing and a registry is reachable),
    * a `docker save` / OCI-layout tarball path (loaded once, tagged by content hash),
-   * or a rootfs directory / disk image path.
+   * or a rootfs directory / disk image path. Default `'node:24-bookworm-slim'` (Node.js 24 on Debian,
+   * what the adapters' bridges and CLIs need), with pnpm 10 installed by a default `bootstrapPreCommands`.
    */
-  image: string;
+  image?: string;
   /** vCPUs (integer >= 1). Default: microsandbox's default (1). */
   cpus?: number;
+  /** sandbox-vercel's shape: `{ vcpus: 2 }` is `cpus: 2` and, unless `memory` is given, 2048 MiB per vCPU. */
+  resources?: { vcpus: number };
   /** Memory in MiB (integer >= 64). Default: microsandbox's default (512). */
   memory?: number;
   /** Absolute guest working directory, created if missing. Default: the image's WORKDIR, else `$HOME`. */
   workdir?: string;
-  /** Guest ports to publish; every session leases its own host port for each. */
-  ports?: MicrosandboxPort[];
+  /**
+   * Guest ports to publish; every session leases its own host port for each. A number `p` is
+   * `{ host: p, guest: p }` (sandbox-vercel's shape): read URLs from `getPortEndpoint`.
+   */
+  ports?: Array<number | MicrosandboxPort>;
   /** Default guest environment, merged under each command's own `env`. Values are never logged. */
   env?: Record<string, string>;
   /** Guest egress. Default `{ mode: 'allow-all' }`: the public internet, nothing of the host. */
@@ -72,6 +80,16 @@ export interface MicrosandboxCreateSettings {
   idleTimeoutMs?: number;
   /** The runtime stops a microVM this long after it starts, whatever it is doing. Default: none. */
   maxDurationMs?: number;
+  /** sandbox-vercel's name for `maxDurationMs` (the session's lifetime in ms); give one of the two. */
+  timeout?: number;
+  /**
+   * Sessions accept `setRequestTransformations` / `addRequestTransformations`, so adapters keep real
+   * API keys out of the guest (the guest holds a placeholder; the runtime puts the real value into HTTPS
+   * requests to the rule's host). Such sessions boot with HTTPS interception, so they start from a
+   * template's disk rather than forking its RAM, and the first credential with a new placeholder restarts
+   * the microVM (its disk stays). Default: `true` for the session factories, `false` for `createMicrosandbox()`.
+   */
+  brokerCredentials?: boolean;
   /**
    * Credentials that never enter the microVM. The guest's `name` variable holds the placeholder
    * `$MSB_<name>`; the runtime swaps in the real value (read from this process's environment variable
@@ -167,6 +185,71 @@ export declare function createMicrosandbox(settings: MicrosandboxSettings): Micr
 
 export type MicrosandboxSession = HarnessV1NetworkSandboxSession;
 
+/** What `await agent.getSandboxTemplate()` returns (`HarnessV1SandboxTemplate`, `@ai-sdk/harness` >= 1.0.126). */
+export interface MicrosandboxSandboxTemplate {
+  /** Sessions of one identity (and the same settings) share one bootstrapped template, in any process. */
+  readonly identity: string;
+  /** Runs once per template, on a template microVM, before its snapshot is taken. */
+  readonly prepare: (options: {
+    readonly session: Experimental_SandboxSession;
+    readonly abortSignal?: AbortSignal;
+  }) => Promise<void>;
+}
+
+/** The creation settings a session factory takes: those of `createMicrosandbox()` but the provider's own. */
+export type MicrosandboxCreationSettings = Omit<MicrosandboxCreateSettings, 'replace' | 'warmPool'>;
+
+/** `HarnessV1SandboxSessionCreateOptions<MicrosandboxCreationSettings>`. */
+export type MicrosandboxNetworkSandboxSessionCreateOptions = MicrosandboxCreationSettings & {
+  /**
+   * The new session's id (default: a random one); `session.id` reports it and a resume takes it.
+   * Creation never resumes: an id whose session exists fails with `ERR_MICROSANDBOX_SESSION_EXISTS`.
+   */
+  readonly sandboxId?: string;
+  /** The agent's template: the first session of its identity bootstraps it, later ones start from it. */
+  readonly template?: MicrosandboxSandboxTemplate;
+  readonly abortSignal?: AbortSignal;
+};
+
+/** `HarnessV1SandboxSessionResumeOptions`: the session keeps the settings it was created with. */
+export interface MicrosandboxNetworkSandboxSessionResumeOptions {
+  /** `session.id` of a session created by `createMicrosandboxNetworkSandboxSession` (or `createMicrosandbox`'s `sessionId`). */
+  readonly sandboxId: string;
+  readonly abortSignal?: AbortSignal;
+}
+
+export interface MicrosandboxNativeSandboxOptions {
+  /** Guest ports the sandbox already publishes; the session leases one of them (its `ports`). */
+  bridgePorts?: number[];
+  publicHostname?: string;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * A new microVM session for `agent.createSession({ sandboxSession })`. Resumable from any process by
+ * `resumeMicrosandboxNetworkSandboxSession({ sandboxId: session.id })` until `destroy()`.
+ */
+export declare function createMicrosandboxNetworkSandboxSession(
+  options?: MicrosandboxNetworkSandboxSessionCreateOptions,
+): Promise<MicrosandboxSession>;
+
+/**
+ * Reattaches to a running session, or starts a stopped one again (its disk kept). Never creates: an
+ * unknown id fails with `ERR_MICROSANDBOX_SESSION_NOT_FOUND`.
+ */
+export declare function resumeMicrosandboxNetworkSandboxSession(
+  options: MicrosandboxNetworkSandboxSessionResumeOptions,
+): Promise<MicrosandboxSession>;
+
+/**
+ * A session on a running sandbox you own (a `Sandbox` of the `microsandbox` JS SDK, or its name).
+ * Its `stop()` and `destroy()` never stop or remove your sandbox.
+ */
+export declare function createMicrosandboxNetworkSandboxSessionFromNativeSandbox(
+  sandbox: string | { readonly name: string },
+  options?: MicrosandboxNativeSandboxOptions,
+): Promise<MicrosandboxSession>;
+
 export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_INVALID_SETTINGS'
   /** A call's argument (command, env, sessionId, port, prune option) is invalid; the message names it. */
@@ -180,7 +263,7 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_PORT_UNAVAILABLE'
   /** On the `HarnessCapabilityUnsupportedError` thrown for a guest port the session does not publish. */
   | 'ERR_MICROSANDBOX_PORT_NOT_EXPOSED'
-  /** On the `HarnessCapabilityUnsupportedError` thrown for what a session cannot do (e.g. `https` URLs). */
+  /** On the `HarnessCapabilityUnsupportedError` thrown for what a session cannot do (e.g. `https` URLs, a request transformation matching on a path). */
   | 'ERR_MICROSANDBOX_UNSUPPORTED'
   | 'ERR_MICROSANDBOX_FS'
   | 'ERR_MICROSANDBOX_EXEC_FAILED'
@@ -197,7 +280,13 @@ export type MicrosandboxErrorCode =
   /** Thrown by `import` when the addon package for this platform is not installed or does not load. */
   | 'ERR_MICROSANDBOX_BINDING_MISSING';
 
-/** Errors of this package. Unexposed ports and unsupported protocols throw the harness's `HarnessCapabilityUnsupportedError` instead. */
-export declare class MicrosandboxError extends Error {
+/**
+ * Errors of this package: a `HarnessError` (so `getHarnessErrorMessage` shows its message) with a stable
+ * `code`, and the native error as `cause`. Unexposed ports, unsupported protocols and request
+ * transformations the runtime cannot express throw the harness's `HarnessCapabilityUnsupportedError` instead.
+ */
+export declare class MicrosandboxError extends HarnessError {
   readonly code: MicrosandboxErrorCode;
+  /** Also true for an error of another copy of this package. */
+  static isInstance(error: unknown): error is MicrosandboxError;
 }

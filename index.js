@@ -1,2 +1,7 @@
 export { createMicrosandbox } from './lib/provider.js';
 export { MicrosandboxError } from './lib/errors.js';
+export {
+  createMicrosandboxNetworkSandboxSession,
+  createMicrosandboxNetworkSandboxSessionFromNativeSandbox,
+  resumeMicrosandboxNetworkSandboxSession,
+} from './lib/session-factories.js';

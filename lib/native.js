@@ -34,7 +34,7 @@ export function packagedMsbPath() {
 
 binding.configureRuntime(packagedMsbPath());
 
-export const { NativeProvider, hostReport } = binding;
+export const { NativeProvider, hostReport, resumeSandboxSession } = binding;
 
 /** What the CLI's ls / rm / prune operate on. */
 export const state = {

@@ -87,7 +87,7 @@ describe('import on a host without a loadable addon', () => {
     'a supported platform without its package: ERR_MICROSANDBOX_BINDING_MISSING naming the package and the fix',
     () => {
       const err = importWithoutAddon();
-      expect(err.name).toBe('MicrosandboxError');
+      expect(err.name).toBe('AI_HarnessError');
       expect(err.code).toBe('ERR_MICROSANDBOX_BINDING_MISSING');
       expect(err.message).toContain('linux-x64-gnu');
       expect(err.message).toContain(`ai-sdk-microsandbox-linux-x64-gnu@${rootPkg.version} is not installed`);

@@ -2,6 +2,7 @@
 //! snapshots on top of the microsandbox SDK. Knows nothing of napi or JS.
 
 mod archive_hash;
+pub mod brokering;
 pub mod cache;
 pub mod cancel;
 pub mod error;
@@ -32,4 +33,4 @@ pub use cancel::Cancel;
 pub use error::{Error, ErrorCode, Result};
 pub use lifecycle::{FirstCreate, Ownership, PoolStatus, Provider, Session};
 pub use process::Process;
-pub use settings::Settings;
+pub use settings::{Settings, Shape};

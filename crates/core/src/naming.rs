@@ -35,6 +35,11 @@ pub fn anonymous_name() -> String {
     format!("{PREFIX}-anon-{:016x}", nonce())
 }
 
+/// A sandbox id for a session factory's create without one: 128 random bits.
+pub fn sandbox_id() -> String {
+    format!("sbx-{:016x}{:016x}", nonce(), nonce())
+}
+
 /// A random number, different on every call: std seeds each `RandomState` apart.
 pub(crate) fn nonce() -> u64 {
     use std::hash::BuildHasher;

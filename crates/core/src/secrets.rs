@@ -112,13 +112,17 @@ impl SecretSetting {
     }
 }
 
-/// Every env value equal to a declared secret's real value becomes that
-/// secret's placeholder: the real value never reaches the guest.
-pub fn scrub(env: &mut BTreeMap<String, String>, secrets: &[SecretSetting]) {
-    for secret in secrets {
-        let Ok(real) = secret.host_value() else { continue };
-        for value in env.values_mut().filter(|v| **v == real) {
-            *value = placeholder(&secret.name);
+/// (real value, placeholder) for each declared secret whose value is set.
+pub fn swaps(secrets: &[SecretSetting]) -> Vec<(String, String)> {
+    secrets.iter().filter_map(|s| Some((s.host_value().ok()?, placeholder(&s.name)))).collect()
+}
+
+/// Every occurrence of a real value inside an env value (`Bearer <key>` as
+/// well as `<key>`) becomes its placeholder: the real value never reaches the guest.
+pub fn scrub(env: &mut BTreeMap<String, String>, swaps: &[(String, String)]) {
+    for (real, placeholder) in swaps.iter().filter(|(real, _)| !real.is_empty()) {
+        for value in env.values_mut().filter(|v| v.contains(real.as_str())) {
+            *value = value.replace(real.as_str(), placeholder);
         }
     }
 }
@@ -157,11 +161,15 @@ mod tests {
         let mut env = BTreeMap::from([
             ("KEY".to_owned(), "sk-real-value".to_owned()),
             ("OTHER".to_owned(), "sk-real-value".to_owned()),
+            ("AUTH".to_owned(), "Bearer sk-real-value".to_owned()),
+            ("TWICE".to_owned(), "sk-real-value,sk-real-value".to_owned()),
             ("PLAIN".to_owned(), "keep".to_owned()),
         ]);
-        scrub(&mut env, &secrets);
+        scrub(&mut env, &swaps(&secrets));
         assert_eq!(env["KEY"], "$MSB_KEY");
         assert_eq!(env["OTHER"], "$MSB_KEY");
+        assert_eq!(env["AUTH"], "Bearer $MSB_KEY");
+        assert_eq!(env["TWICE"], "$MSB_KEY,$MSB_KEY");
         assert_eq!(env["PLAIN"], "keep");
     }
 }

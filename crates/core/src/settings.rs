@@ -27,9 +27,32 @@ pub struct PortSetting {
     pub protocol: PortProtocol,
 }
 
+/// Which API the caller uses: it decides a session's `id`, which settings
+/// apply, and their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `createMicrosandbox()`, the harness's sandbox provider (up to
+    /// `@ai-sdk/harness` 1.0.125): `id` is the sandbox name, and a create
+    /// without a `sessionId` makes a session nobody can resume.
+    Provider,
+    /// `createMicrosandboxNetworkSandboxSession()`: every session is
+    /// resumable, `id` is its sandbox id (generated when the caller gives none).
+    SessionFactory,
+}
+
+/// What `createMicrosandboxNetworkSandboxSession()` boots when no `image` is
+/// given: Debian (glibc, bash) with Node.js 24, which the harness adapters'
+/// bridges and CLIs need; slim keeps the first pull small.
+pub const DEFAULT_IMAGE: &str = "node:24-bookworm-slim";
+
+/// With the default image only: the Claude Code and Codex adapters install
+/// their CLIs with pnpm 10, which the Node image lacks.
+pub const DEFAULT_IMAGE_BOOTSTRAP: &str = "command -v pnpm >/dev/null || npm install -g pnpm@10";
+
 /// Settings of a provider that creates and owns its microVMs.
 #[derive(Debug, Clone)]
 pub struct CreateSettings {
+    pub shape: Shape,
     pub image: String,
     pub cpus: Option<u8>,
     pub memory_mib: Option<u32>,
@@ -42,6 +65,9 @@ pub struct CreateSettings {
     pub allow_host_ports: Vec<u16>,
     /// Credentials the guest only sees as placeholders.
     pub secrets: Vec<crate::secrets::SecretSetting>,
+    /// Sessions accept request transformations (credential brokering): they
+    /// boot with HTTPS interception, so they never fork a template's RAM.
+    pub broker_credentials: bool,
     /// The runtime stops a sandbox idle this long (see `lifecycle::Lifetime`).
     pub idle_timeout_secs: Option<u64>,
     /// The runtime stops a sandbox this long after it starts.
@@ -92,6 +118,27 @@ const CREATE_KEYS: &[&str] = &[
     "replace",
     "bootstrapPreCommands",
     "warmPool",
+    "timeout",
+    "resources",
+    "brokerCredentials",
+];
+/// Provider settings that a session factory refuses, with what to do instead.
+const PROVIDER_ONLY_KEYS: &[(&str, &str)] = &[
+    ("replace", "creation never replaces a session: destroy it first, or resume it by `sandboxId`"),
+    ("warmPool", "a warm pool belongs to a long-lived provider: use createMicrosandbox({ warmPool })"),
+    ("sandbox", "to wrap a sandbox you own, use createMicrosandboxNetworkSandboxSessionFromNativeSandbox(sandbox)"),
+    ("bridgePorts", "to wrap a sandbox you own, use createMicrosandboxNetworkSandboxSessionFromNativeSandbox(sandbox)"),
+];
+/// `@ai-sdk/sandbox-vercel` settings with no equivalent, and what to use instead.
+const VERCEL_KEYS: &[(&str, &str)] = &[
+    ("runtime", "choose an OCI image instead, e.g. `image: 'node:24-bookworm-slim'`"),
+    ("source", "clone or copy your code in `bootstrapPreCommands`, or with `run()` after the create"),
+    ("teamId", "no account is needed: microVMs run on this machine"),
+    ("projectId", "no account is needed: microVMs run on this machine"),
+    ("token", "no account is needed: microVMs run on this machine"),
+    ("persistent", "sessions are always resumable by `sandboxId` until destroy()"),
+    ("snapshotExpiration", "templates are pruned by age and use: see prune()"),
+    ("templateName", "templates are named by their key (identity, image and settings)"),
 ];
 const WRAP_KEYS: &[&str] = &["sandbox", "bridgePorts", "publicHostname"];
 
@@ -103,6 +150,11 @@ impl Settings {
         })?;
         let wrap = obj.contains_key("sandbox");
         for key in obj.keys() {
+            if let Some((_, hint)) = VERCEL_KEYS.iter().find(|(k, _)| k == key) {
+                return Err(Error::invalid(format!(
+                    "`{key}` (a @ai-sdk/sandbox-vercel setting) does not apply here: {hint}"
+                )));
+            }
             let known_here = if wrap { WRAP_KEYS } else { CREATE_KEYS };
             if known_here.contains(&key.as_str()) {
                 continue;
@@ -120,28 +172,67 @@ impl Settings {
             }
             return Err(Error::invalid(format!("unknown setting `{key}`; expected one of: {}", known_here.join(", "))));
         }
-        if wrap { parse_wrap(obj).map(Self::Wrap) } else { parse_create(obj).map(Self::Create) }
+        if wrap { parse_wrap(obj).map(Self::Wrap) } else { parse_create(obj, Shape::Provider).map(Self::Create) }
+    }
+
+    /// Parses the creation settings of `createMicrosandboxNetworkSandboxSession()`
+    /// (its options without `sandboxId`, `template`, `abortSignal` and `onProgress`).
+    pub fn parse_session_options(value: &Value) -> Result<Self> {
+        let obj = match value {
+            Value::Null => &Map::new(),
+            Value::Object(obj) => obj,
+            _ => {
+                return Err(Error::invalid(
+                    "createMicrosandboxNetworkSandboxSession() expects an options object, e.g. { ports: [4000] }",
+                ));
+            }
+        };
+        for key in obj.keys() {
+            if let Some((_, hint)) = PROVIDER_ONLY_KEYS.iter().find(|(k, _)| k == key) {
+                return Err(Error::invalid(format!("`{key}` is not an option of a session factory: {hint}")));
+            }
+            if let Some((_, hint)) = VERCEL_KEYS.iter().find(|(k, _)| k == key) {
+                return Err(Error::invalid(format!(
+                    "`{key}` (a @ai-sdk/sandbox-vercel setting) does not apply here: {hint}"
+                )));
+            }
+            if !CREATE_KEYS.contains(&key.as_str()) {
+                let known: Vec<&str> = CREATE_KEYS
+                    .iter()
+                    .filter(|k| !PROVIDER_ONLY_KEYS.iter().any(|(p, _)| p == *k))
+                    .copied()
+                    .chain(["sandboxId", "template", "abortSignal", "onProgress"])
+                    .collect();
+                return Err(Error::invalid(format!("unknown option `{key}`; expected one of: {}", known.join(", "))));
+            }
+        }
+        parse_create(obj, Shape::SessionFactory).map(Self::Create)
     }
 }
 
-fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
-    let image = opt_string(obj, "image")?.ok_or_else(|| {
-        Error::invalid(
-            "`image` is required: an OCI reference in the local cache (e.g. 'node:22-bookworm-slim'), \
-             a docker-save/OCI tarball path, or a rootfs directory path",
-        )
-    })?;
-    if image.trim().is_empty() {
+fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings> {
+    let image = opt_string(obj, "image")?;
+    if image.as_ref().is_some_and(|i| i.trim().is_empty()) {
         return Err(Error::invalid("`image` must not be empty"));
     }
-    let cpus = match obj.get("cpus") {
+    let default_image = image.is_none();
+    let image = image.unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
+    let mut cpus = match obj.get("cpus") {
         None | Some(Value::Null) => None,
         Some(v) => Some(int_in(v, "cpus", 1, u8::MAX as i64, "an integer number of vCPUs >= 1")? as u8),
     };
-    let memory_mib = match obj.get("memory") {
+    let mut memory_mib = match obj.get("memory") {
         None | Some(Value::Null) => None,
         Some(v) => Some(int_in(v, "memory", 64, u32::MAX as i64, "an integer number of MiB >= 64")? as u32),
     };
+    if let Some(vcpus) = parse_resources(obj.get("resources"))? {
+        if cpus.is_some() {
+            return Err(Error::invalid("give either `cpus` or `resources.vcpus`, not both"));
+        }
+        cpus = Some(vcpus);
+        // sandbox-vercel's sizing: 2 GiB per vCPU, unless `memory` says otherwise.
+        memory_mib = memory_mib.or(Some(u32::from(vcpus) * 2048));
+    }
     let workdir = opt_string(obj, "workdir")?;
     if let Some(dir) = &workdir
         && (!dir.starts_with('/') || dir.contains('\0'))
@@ -159,7 +250,17 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
     let allow_host_ports = crate::policy::parse_host_ports(obj.get("allowHostPorts"))?;
     let secrets = crate::secrets::parse(obj.get("secrets"))?;
     let idle_timeout_secs = opt_whole_seconds(obj, "idleTimeoutMs")?;
-    let max_duration_secs = opt_whole_seconds(obj, "maxDurationMs")?;
+    let max_duration_secs = match (opt_whole_seconds(obj, "maxDurationMs")?, opt_whole_seconds(obj, "timeout")?) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid("give either `timeout` or `maxDurationMs` (the same bound), not both"));
+        }
+        (a, b) => a.or(b),
+    };
+    let broker_credentials = match obj.get("brokerCredentials") {
+        None | Some(Value::Null) => shape == Shape::SessionFactory,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(Error::invalid("`brokerCredentials` must be a boolean")),
+    };
     let name = opt_string(obj, "name")?;
     if let Some(name) = &name {
         microsandbox::validate_sandbox_name(name).map_err(|e| Error::invalid(format!("`name`: {e}")))?;
@@ -177,6 +278,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         Some(_) => return Err(Error::invalid("`replace` must be a boolean")),
     };
     let bootstrap_pre_commands = match obj.get("bootstrapPreCommands") {
+        None | Some(Value::Null) if default_image => vec![DEFAULT_IMAGE_BOOTSTRAP.to_owned()],
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
@@ -191,6 +293,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
     };
     let warm_pool_size = parse_warm_pool(obj.get("warmPool"))?;
     Ok(CreateSettings {
+        shape,
         image,
         cpus,
         memory_mib,
@@ -200,6 +303,7 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         network_policy,
         allow_host_ports,
         secrets,
+        broker_credentials,
         idle_timeout_secs,
         max_duration_secs,
         name,
@@ -208,6 +312,22 @@ fn parse_create(obj: &Map<String, Value>) -> Result<CreateSettings> {
         bootstrap_pre_commands,
         warm_pool_size,
     })
+}
+
+/// sandbox-vercel's `resources: { vcpus }`.
+fn parse_resources(value: Option<&Value>) -> Result<Option<u8>> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(Error::invalid("`resources` must be an object like { vcpus: 2 }")),
+    };
+    if let Some(key) = obj.keys().find(|k| k.as_str() != "vcpus") {
+        return Err(Error::invalid(format!(
+            "unknown key `resources.{key}`; expected vcpus (memory is `memory`, in MiB)"
+        )));
+    }
+    let vcpus = obj.get("vcpus").ok_or_else(|| Error::invalid("`resources.vcpus` is required"))?;
+    Ok(Some(int_in(vcpus, "resources.vcpus", 1, u8::MAX as i64, "an integer number of vCPUs >= 1")? as u8))
 }
 
 fn parse_warm_pool(value: Option<&Value>) -> Result<usize> {
@@ -250,14 +370,16 @@ fn parse_ports(value: Option<&Value>) -> Result<Vec<PortSetting>> {
     let items = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(Error::invalid("`ports` must be an array like [{ host: 4000, guest: 4000 }]")),
+        Some(_) => return Err(Error::invalid("`ports` must be an array like [4000] or [{ host: 4000, guest: 4000 }]")),
     };
     let mut ports: Vec<PortSetting> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let field = format!("ports[{i}]");
-        let obj = item
-            .as_object()
-            .ok_or_else(|| Error::invalid(format!("`{field}` must be an object like {{ host: 4000, guest: 4000 }}")))?;
+        // A bare number publishes that guest port, preferring the same host port (sandbox-vercel's shape).
+        let same = item.is_number().then(|| serde_json::json!({ "host": item, "guest": item }));
+        let obj = same.as_ref().unwrap_or(item).as_object().ok_or_else(|| {
+            Error::invalid(format!("`{field}` must be a port number or an object like {{ host: 4000, guest: 4000 }}"))
+        })?;
         if let Some(key) = obj.keys().find(|k| !["host", "guest", "bind", "protocol"].contains(&k.as_str())) {
             return Err(Error::invalid(format!("unknown key `{field}.{key}`; expected host, guest, bind, protocol")));
         }
@@ -297,13 +419,18 @@ fn parse_ports(value: Option<&Value>) -> Result<Vec<PortSetting>> {
 }
 
 impl CreateSettings {
+    /// Whether sessions boot with HTTPS interception: declared secrets or credential brokering.
+    pub fn intercepts_https(&self) -> bool {
+        self.broker_credentials || !self.secrets.is_empty()
+    }
+
     /// The env every command starts from: the settings' env with real secret
-    /// values replaced by placeholders, and, when secrets are declared, Node
-    /// pointed at the runtime's interception CA (HTTPS is intercepted then).
-    pub fn guest_env(&self) -> BTreeMap<String, String> {
+    /// values replaced by placeholders, and, in a microVM that intercepts
+    /// HTTPS, Node pointed at the runtime's interception CA.
+    pub fn guest_env(&self, intercepts_https: bool) -> BTreeMap<String, String> {
         let mut env = self.env.clone();
-        crate::secrets::scrub(&mut env, &self.secrets);
-        if !self.secrets.is_empty() {
+        crate::secrets::scrub(&mut env, &crate::secrets::swaps(&self.secrets));
+        if intercepts_https {
             env.entry("NODE_EXTRA_CA_CERTS".to_owned()).or_insert_with(|| crate::secrets::GUEST_CA_PATH.to_owned());
         }
         env
@@ -394,7 +521,7 @@ mod tests {
         );
         assert!(err(json!({ "image": "x", "imgae": "y" })).contains("unknown setting `imgae`"));
         assert!(err(json!({ "sandbox": "sb", "image": "x" })).contains("`image` cannot be combined with `sandbox`"));
-        assert!(err(json!({ "cpus": 1 })).contains("`image` is required"));
+        assert!(err(json!({ "image": " " })).contains("`image` must not be empty"));
     }
 
     #[test]
@@ -428,6 +555,34 @@ mod tests {
         assert!(err(json!({ "image": "x", "warmPool": 2 })).contains("`warmPool`"));
         assert!(err(json!({ "image": "x", "warmPool": { "sise": 2 } })).contains("`warmPool.sise`"));
         assert!(err(json!({ "sandbox": "sb", "warmPool": { "size": 1 } })).contains("`warmPool` cannot be combined"));
+    }
+
+    #[test]
+    fn sandbox_vercel_names_map_where_they_can() {
+        let Settings::Create(s) = Settings::parse_session_options(
+            &json!({ "ports": [3000], "timeout": 60_000, "resources": { "vcpus": 2 } }),
+        )
+        .unwrap() else {
+            panic!("expected create mode")
+        };
+        assert_eq!((s.ports[0].host, s.ports[0].guest), (3000, 3000));
+        assert_eq!(s.max_duration_secs, Some(60));
+        assert_eq!((s.cpus, s.memory_mib), (Some(2), Some(4096)));
+        assert_eq!(s.image, DEFAULT_IMAGE);
+        assert_eq!(s.bootstrap_pre_commands, vec![DEFAULT_IMAGE_BOOTSTRAP.to_owned()]);
+        assert!(s.broker_credentials);
+        let session_err = |v: Value| Settings::parse_session_options(&v).unwrap_err().message;
+        assert!(session_err(json!({ "runtime": "node24" })).contains("image: 'node:24-bookworm-slim'"));
+        assert!(session_err(json!({ "teamId": "t" })).contains("no account is needed"));
+        assert!(session_err(json!({ "replace": true })).contains("creation never replaces"));
+        assert!(session_err(json!({ "sandbox": "mine" })).contains("FromNativeSandbox"));
+        assert!(session_err(json!({ "timeout": 60_000, "maxDurationMs": 1000 })).contains("not both"));
+        assert!(session_err(json!({ "resources": { "vcpus": 2, "memory": 1 } })).contains("`resources.memory`"));
+        assert!(session_err(json!({ "imagee": "x" })).contains("expected one of"));
+        assert!(session_err(json!(7)).contains("options object"));
+        assert!(err(json!({ "image": "x", "runtime": "node24" })).contains("sandbox-vercel"));
+        let Settings::Create(p) = Settings::parse(&json!({ "image": "x" })).unwrap() else { panic!() };
+        assert!(!p.broker_credentials && p.bootstrap_pre_commands.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod files;
 pub mod inventory;
 mod pending;
 mod process;
-mod provider;
+pub mod provider;
 mod session;
 pub mod state;
 

@@ -51,8 +51,26 @@ impl NativeProvider {
         settings: serde_json::Value,
         on_progress: Option<Function<ProgressInfo, ()>>,
     ) -> napi::Result<Self> {
-        let settings = Settings::parse(&settings).napi()?;
-        let mut provider = Provider::new(settings, hosts(&env)?.get(ai_sdk_microsandbox_core::cache::root()));
+        Self::with_settings(&env, Settings::parse(&settings).napi()?, on_progress)
+    }
+
+    /// For today's session factories: `options` are the create options
+    /// without `sandboxId`, `template`, `abortSignal` and `onProgress`.
+    #[napi(factory)]
+    pub fn for_session_factory(
+        env: Env,
+        options: serde_json::Value,
+        on_progress: Option<Function<ProgressInfo, ()>>,
+    ) -> napi::Result<Self> {
+        Self::with_settings(&env, Settings::parse_session_options(&options).napi()?, on_progress)
+    }
+
+    fn with_settings(
+        env: &Env,
+        settings: Settings,
+        on_progress: Option<Function<ProgressInfo, ()>>,
+    ) -> napi::Result<Self> {
+        let mut provider = Provider::new(settings, hosts(env)?.get(ai_sdk_microsandbox_core::cache::root()));
         if let Some(callback) = on_progress {
             let tsfn = callback.build_threadsafe_function().weak::<true>().callee_handled::<false>().build()?;
             provider = provider.with_progress(Progress::to(move |e| {
@@ -143,6 +161,18 @@ impl NativePendingSession {
     pub async fn result(&self) -> napi::Result<NativeSession> {
         self.0.result().await
     }
+}
+
+/// Starts resuming the session created for `sandboxId`, from what its create
+/// recorded (no settings needed); `cancel()` stops waiting and leaves it as it is.
+#[napi]
+pub fn resume_sandbox_session(env: Env, sandbox_id: serde_json::Value) -> napi::Result<NativePendingSession> {
+    let sandbox_id = input::session_id(&sandbox_id).napi()?;
+    let host = hosts(&env)?.get(ai_sdk_microsandbox_core::cache::root());
+    Ok(NativePendingSession(Pending::start(|cancel| async move {
+        let session = ai_sdk_microsandbox_core::lifecycle::resume_by_session_id(&host, &sandbox_id, &cancel).await?;
+        Ok(NativeSession::new(Arc::new(session)))
+    })))
 }
 
 /// This JS environment's hosts (a worker thread has its own), kept as the addon's instance data.

@@ -37,6 +37,18 @@ impl NativeSession {
         self.inner.guest_ports().into_iter().map(u32::from).collect()
     }
 
+    /// Whether the session accepts request transformations (credential brokering).
+    #[napi(getter)]
+    pub fn brokers_credentials(&self) -> bool {
+        self.inner.brokers_credentials()
+    }
+
+    /// `rules` are `HarnessV1RequestTransformation`s; `replace` drops the ones in force first.
+    #[napi]
+    pub async fn set_request_transformations(&self, rules: serde_json::Value, replace: bool) -> napi::Result<()> {
+        self.inner.set_request_transformations(&rules, replace).await.napi()
+    }
+
     #[napi(getter)]
     pub fn description(&self) -> String {
         self.inner.description()

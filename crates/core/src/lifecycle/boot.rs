@@ -41,6 +41,10 @@ impl Provider {
                 _ => None,
             },
             sandbox: None,
+            session_id: target.session_id.map(str::to_owned),
+            env: Some(settings.guest_env(target.intercepts_https)),
+            brokered: Vec::new(),
+            brokers_credentials: target.intercepts_https && settings.broker_credentials,
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
@@ -51,8 +55,13 @@ impl Provider {
         }
         let attempt = || async {
             match template {
+                // HTTPS interception cannot be switched on in a restored machine (0.7.2), so a
+                // session that brokers credentials boots the template's disk instead of its RAM.
+                Some(template) if target.intercepts_https => {
+                    create(settings, Root::Template(template), target, ports, &self.progress).await
+                }
                 Some(template) => fork(settings, target, ports, template).await,
-                None => cold_create(settings, source, target, ports, &self.progress).await,
+                None => create(settings, Root::Image(source), target, ports, &self.progress).await,
             }
         };
         let created = match attempt().await {
@@ -92,7 +101,7 @@ impl Provider {
             ));
         }
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
-        let guest = guest::probe(&sandbox, workdir, &settings.guest_env()).await?;
+        let guest = guest::probe(&sandbox, workdir, &settings.guest_env(target.intercepts_https)).await?;
         self.progress.report("boot", format!("microVM {name} is up after {} ms", started.elapsed().as_millis()));
         if template.is_none() {
             run_bootstrap_pre_commands(&sandbox, &guest, settings, &self.progress).await?;
@@ -108,7 +117,9 @@ impl Provider {
             self.host.clone(),
         )
         .with_keepalive(target.lifetime)
-        .with_secrets(settings.secrets.clone()))
+        .with_session_id(target.session_id.map(str::to_owned))
+        .with_credential_brokering(target.intercepts_https && settings.broker_credentials)
+        .with_secrets(if target.intercepts_https { settings.secrets.clone() } else { Vec::new() }))
     }
 }
 
@@ -116,9 +127,14 @@ impl Provider {
 /// and whether it outlives this process (forks always do).
 pub(super) struct Target<'a> {
     pub name: &'a str,
+    /// The caller's `sessionId` / `sandboxId`, for a resumable session.
+    pub session_id: Option<&'a str>,
     pub ownership: Ownership,
     pub lifetime: Lifetime,
     pub detached: bool,
+    /// Boots with HTTPS interception (the `secrets` setting, credential
+    /// brokering); never for a template microVM, whose RAM forks could not have it.
+    pub intercepts_https: bool,
 }
 
 /// The microVM exited, or did not answer within the SDK's startup deadline.
@@ -130,17 +146,27 @@ fn agent_never_came_up(err: &MicrosandboxError) -> bool {
     }
 }
 
-async fn cold_create(
+/// What a created sandbox's disk starts from.
+enum Root<'a> {
+    Image(&'a ImageSource),
+    /// A template snapshot's disk, cold-booted (the bootstrap is already in it).
+    Template(&'a TemplateRecord),
+}
+
+async fn create(
     settings: &CreateSettings,
-    source: &ImageSource,
+    root: Root<'_>,
     target: &Target<'_>,
     ports: &[LeasedPort],
     progress: &Progress,
 ) -> std::result::Result<Sandbox, MicrosandboxError> {
-    let mut builder = source
-        .apply(Sandbox::builder(target.name))
+    let builder = match root {
+        Root::Image(source) => source.apply(Sandbox::builder(target.name)),
+        Root::Template(template) => Sandbox::builder(target.name).override_snapshot(template.snapshot.clone()),
+    };
+    let mut builder = builder
         .label(OWNER_LABEL, "1")
-        .envs(settings.guest_env())
+        .envs(settings.guest_env(target.intercepts_https))
         // Resumable sessions outlive this process; the others stop with it (no leaked VMs).
         .detached(target.detached);
     if let Some(cpus) = settings.cpus {
@@ -149,19 +175,23 @@ async fn cold_create(
     if let Some(mib) = settings.memory_mib {
         builder = builder.memory(mib);
     }
-    for secret in &settings.secrets {
-        builder = builder.secret(|s| {
-            let s = s
-                .env(&secret.name)
-                .source(microsandbox::sandbox::SecretSource::env(&secret.host_env))
-                .placeholder(crate::secrets::placeholder(&secret.name));
-            secret.allowed_hosts.iter().fold(s, |s, host| s.allow(host))
-        });
+    if target.intercepts_https {
+        for secret in &settings.secrets {
+            builder = builder.secret(|s| {
+                let s = s
+                    .env(&secret.name)
+                    .source(microsandbox::sandbox::SecretSource::env(&secret.host_env))
+                    .placeholder(crate::secrets::placeholder(&secret.name));
+                secret.allowed_hosts.iter().fold(s, |s, host| s.allow(host))
+            });
+        }
+        // Brokered credentials arrive later; the interception they need is only set at boot.
+        builder = builder.network(|n| n.tls(|t| t.enabled(true)));
     }
     let builder = configure(builder, settings, target, ports)?;
-    let needs_pull = match source {
-        ImageSource::Reference(reference) => microsandbox::Image::get(reference).await.is_err(),
-        ImageSource::Path(_) => false,
+    let needs_pull = match root {
+        Root::Image(ImageSource::Reference(reference)) => microsandbox::Image::get(reference).await.is_err(),
+        _ => false,
     };
     if !needs_pull {
         return builder.create().await;

@@ -16,5 +16,5 @@ mod wrap;
 
 pub use first_create::FirstCreate;
 pub use pool::PoolStatus;
-pub use provider::Provider;
+pub use provider::{Provider, resume_by_session_id};
 pub use session::{Ownership, Session};

@@ -54,7 +54,7 @@ impl Maker<MemberPlan, Session> for ProviderMaker {
     fn discard(&self, member: Session) -> BoxFuture<()> {
         Box::pin(async move {
             if let Err(err) = member.destroy().await {
-                tracing::warn!(sandbox = member.id(), "warm pool: removing a member failed: {err}");
+                tracing::warn!(sandbox = member.sandbox_name(), "warm pool: removing a member failed: {err}");
             }
         })
     }
@@ -67,7 +67,12 @@ impl Provider {
 
     /// A ready member for `plan`, handed over as the session filed under
     /// `name`; `None` when the pool is off or empty.
-    pub(super) fn take_from_pool(self: &Arc<Self>, plan: &MemberPlan, name: &str) -> Result<Option<Session>> {
+    pub(super) fn take_from_pool(
+        self: &Arc<Self>,
+        plan: &MemberPlan,
+        name: &str,
+        session_id: &str,
+    ) -> Result<Option<Session>> {
         let (Some(pool), Settings::Create(settings)) = (&self.pool, &self.settings) else { return Ok(None) };
         let Some(member) = pool.take(&plan.key()) else { return Ok(None) };
         let cache_root = self.host.cache_root();
@@ -77,19 +82,23 @@ impl Provider {
             ports: member.leased_ports().to_vec(),
             public_hostname: settings.public_hostname.clone(),
             creator: None,
-            sandbox: Some(member.id().to_owned()),
+            sandbox: Some(member.sandbox_name().to_owned()),
+            session_id: Some(session_id.to_owned()),
+            env: Some(settings.guest_env(settings.intercepts_https())),
+            brokered: Vec::new(),
+            brokers_credentials: member.brokers_credentials(),
         };
         if let Err(err) = record.save(cache_root) {
             let maker = self.pool_maker();
             tokio::spawn(async move { maker.discard(member).await });
             return Err(err);
         }
-        SessionRecord::remove(cache_root, member.id());
+        SessionRecord::remove(cache_root, member.sandbox_name());
         if let Some(template) = &plan.template {
             TemplateStore::new(cache_root).touch(&template.key);
         }
-        self.progress.report("pool", format!("session {name} takes warm microVM {}", member.id()));
-        Ok(Some(member.handed_over(name.to_owned())))
+        self.progress.report("pool", format!("session {name} takes warm microVM {}", member.sandbox_name()));
+        Ok(Some(member.handed_over(name.to_owned(), session_id.to_owned())))
     }
 
     /// Fills the pool with members for `plan` in the background (after a
@@ -110,12 +119,14 @@ impl Provider {
         };
         let target = Target {
             name: &naming::anonymous_name(),
+            session_id: None,
             ownership: Ownership::Ephemeral,
             lifetime: Lifetime::of(settings, Ownership::Resumable),
             detached: true,
+            intercepts_https: settings.intercepts_https(),
         };
         let member = self.boot_leased(settings, &plan.source, &target, plan.template.as_ref(), cancel).await?;
-        self.progress.report("pool", format!("warm microVM {} is ready", member.id()));
+        self.progress.report("pool", format!("warm microVM {} is ready", member.sandbox_name()));
         Ok(member)
     }
 

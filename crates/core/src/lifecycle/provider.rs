@@ -18,12 +18,13 @@ use crate::image::{self, ImageSource};
 use crate::naming;
 use crate::ports::PortLeases;
 use crate::progress::Progress;
-use crate::settings::{CreateSettings, PortProtocol, Settings};
+use crate::settings::{CreateSettings, PortProtocol, Settings, Shape};
 use crate::snapshots::{self, TemplateRecord, TemplateStore};
 use crate::{guest, runtime};
 
 pub struct Provider {
     pub(super) settings: Settings,
+    shape: Shape,
     pub(super) host: Arc<Host>,
     pub(super) progress: Progress,
     /// Sessions booted ahead of creates with a `sessionId` (`warmPool`).
@@ -37,7 +38,11 @@ impl Provider {
             Settings::Create(s) if s.warm_pool_size > 0 => Some(super::pool::WarmPool::new(s.warm_pool_size)),
             _ => None,
         };
-        Self { settings, host, progress: Progress::default(), pool }
+        let shape = match &settings {
+            Settings::Create(s) => s.shape,
+            Settings::Wrap(_) => Shape::Provider,
+        };
+        Self { settings, shape, host, progress: Progress::default(), pool }
     }
 
     /// Reports long steps to `progress` (the caller's `onProgress`).
@@ -74,6 +79,14 @@ impl Provider {
             Settings::Create(s) => s,
             Settings::Wrap(w) => return self.attach(w).await.map(Arc::new),
         };
+        let generated;
+        let session_id = match (session_id, self.shape) {
+            (None, Shape::SessionFactory) => {
+                generated = naming::sandbox_id();
+                Some(generated.as_str())
+            }
+            (id, _) => id,
+        };
         let session = Arc::new(self.create(settings, session_id, identity, first_create, cancel).await?);
         if let Some(setup) = first_create
             && !session.forked_from_template()
@@ -91,66 +104,14 @@ impl Provider {
             Settings::Create(s) => s,
             Settings::Wrap(w) => return self.attach(w).await,
         };
-        let name = self.session_name(settings, session_id);
-        let not_found = || {
-            Error::new(
-                ErrorCode::SessionNotFound,
-                format!(
-                    "no sandbox session with id '{session_id}' exists (it was never created here, or was destroyed)"
-                ),
-            )
-        };
-        let record = SessionRecord::load(self.host.cache_root(), &name).ok_or_else(not_found)?;
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
-        self.host.preflight().await?;
-        let sandbox_name = record.sandbox_name().to_owned();
-        let handle = match Sandbox::get(&sandbox_name).await {
-            Ok(handle) => handle,
-            Err(MicrosandboxError::SandboxNotFound(_)) => return Err(not_found()),
-            Err(e) => return Err(e.into()),
-        };
-        // A stopped session's host ports were free while it ran; if another program took one
-        // since, the runtime would only log it and the URL would reach that program instead.
-        let running = matches!(handle.status_snapshot(), microsandbox::sandbox::SandboxStatus::Running);
-        if !running
-            && let Some(port) =
-                record.ports.iter().find(|p| p.protocol == PortProtocol::Tcp && crate::ports::published(p))
-        {
-            return Err(Error::new(
-                ErrorCode::PortUnavailable,
-                format!(
-                    "host port {} of session '{session_id}' (guest port {}) is now taken by another program; \
-                     free it, then resume again",
-                    port.host, port.guest
-                ),
-            ));
-        }
-        // An abort only stops waiting: a resumed session stays as it is, stopped or started.
-        let (sandbox, guest) = cancel
-            .guard(async {
-                let sandbox = match handle.connect_or_start_detached().await {
-                    Ok(sandbox) => sandbox,
-                    Err(err @ MicrosandboxError::BootStart { .. }) => {
-                        return Err(runtime::explain_boot_failure(&sandbox_name, err).await);
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let guest = guest::probe(&sandbox, Some(&record.working_directory), &settings.guest_env()).await?;
-                Ok((sandbox, guest))
-            })
-            .await?;
-        Ok(Session::new(
-            Arc::new(sandbox),
-            guest,
-            record.ports,
-            record.public_hostname,
-            Ownership::Resumable,
-            false,
-            self.host.clone(),
-        )
-        .with_record_key(name)
-        .with_keepalive(Lifetime::of(settings, Ownership::Resumable))
-        .with_secrets(settings.secrets.clone()))
+        let name = self.session_name(settings, session_id);
+        let record = SessionRecord::load(self.host.cache_root(), &name)
+            // A session created by a factory under another name prefix.
+            .or_else(|| SessionRecord::find_by_session_id(self.host.cache_root(), session_id))
+            .ok_or_else(|| not_found(session_id))?;
+        let session = resume_record(&self.host, record, session_id, Some(settings), cancel).await?;
+        Ok(session.reporting_session_id(self.shape == Shape::SessionFactory))
     }
 
     /// Removes orphaned sandboxes (sessions without an id whose process is
@@ -196,28 +157,32 @@ impl Provider {
         let Some(session_id) = session_id else {
             let target = Target {
                 name: &naming::anonymous_name(),
+                session_id: None,
                 ownership: Ownership::Ephemeral,
                 lifetime: Lifetime::of(settings, Ownership::Ephemeral),
                 detached: false,
+                intercepts_https: settings.intercepts_https(),
             };
             return self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
         };
         let name = self.session_name(settings, session_id);
         self.clear_existing(&name, session_id, settings.replace).await?;
         let plan = super::pooled::MemberPlan { source: source.clone(), template: template.clone() };
-        if let Some(session) = self.take_from_pool(&plan, &name)? {
+        if let Some(session) = self.take_from_pool(&plan, &name, session_id)? {
             self.refill_pool(plan);
-            return Ok(session);
+            return Ok(session.reporting_session_id(self.shape == Shape::SessionFactory));
         }
         let target = Target {
             name: &name,
+            session_id: Some(session_id),
             ownership: Ownership::Resumable,
             lifetime: Lifetime::of(settings, Ownership::Resumable),
             detached: true,
+            intercepts_https: settings.intercepts_https(),
         };
         let session = self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
         self.refill_pool(plan);
-        Ok(session)
+        Ok(session.reporting_session_id(self.shape == Shape::SessionFactory))
     }
 
     /// Leases the target's host ports and boots it (cold, or forked from
@@ -303,4 +268,92 @@ async fn live_sandbox_names() -> Result<HashSet<String>> {
             None => return Ok(names),
         }
     }
+}
+
+fn not_found(session_id: &str) -> Error {
+    Error::new(
+        ErrorCode::SessionNotFound,
+        format!("no sandbox session with id '{session_id}' exists (it was never created here, or was destroyed)"),
+    )
+}
+
+/// Resumes the session a record describes, by the id the caller gave: a
+/// record created for another id is refused. Running sessions are reattached,
+/// stopped ones started again. `settings` are the provider's when the caller
+/// has them (the provider shape); the record alone is enough otherwise.
+pub(super) async fn resume_record(
+    host: &Arc<Host>,
+    record: SessionRecord,
+    session_id: &str,
+    settings: Option<&CreateSettings>,
+    cancel: &Cancel,
+) -> Result<Session> {
+    if record.session_id.as_deref().is_some_and(|id| id != session_id) {
+        return Err(not_found(session_id));
+    }
+    host.preflight().await?;
+    let sandbox_name = record.sandbox_name().to_owned();
+    let handle = match Sandbox::get(&sandbox_name).await {
+        Ok(handle) => handle,
+        Err(MicrosandboxError::SandboxNotFound(_)) => return Err(not_found(session_id)),
+        Err(e) => return Err(e.into()),
+    };
+    // A stopped session's host ports were free while it ran; if another program took one
+    // since, the runtime would only log it and the URL would reach that program instead.
+    let running = matches!(handle.status_snapshot(), microsandbox::sandbox::SandboxStatus::Running);
+    if !running
+        && let Some(port) = record.ports.iter().find(|p| p.protocol == PortProtocol::Tcp && crate::ports::published(p))
+    {
+        return Err(Error::new(
+            ErrorCode::PortUnavailable,
+            format!(
+                "host port {} of session '{session_id}' (guest port {}) is now taken by another program; \
+                 free it, then resume again",
+                port.host, port.guest
+            ),
+        ));
+    }
+    // Records written before the env was kept take it from the settings.
+    let env = match (&record.env, settings) {
+        (Some(env), _) => env.clone(),
+        (None, Some(settings)) => settings.guest_env(settings.intercepts_https()),
+        (None, None) => Default::default(),
+    };
+    // An abort only stops waiting: a resumed session stays as it is, stopped or started.
+    let (sandbox, guest) = cancel
+        .guard(async {
+            let sandbox = match handle.connect_or_start_detached().await {
+                Ok(sandbox) => sandbox,
+                Err(err @ MicrosandboxError::BootStart { .. }) => {
+                    return Err(runtime::explain_boot_failure(&sandbox_name, err).await);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let guest = guest::probe(&sandbox, Some(&record.working_directory), &env).await?;
+            Ok((sandbox, guest))
+        })
+        .await?;
+    let lifetime = settings.map(|s| Lifetime::of(s, Ownership::Resumable)).unwrap_or_default();
+    Ok(Session::new(
+        Arc::new(sandbox),
+        guest,
+        record.ports,
+        record.public_hostname,
+        Ownership::Resumable,
+        false,
+        host.clone(),
+    )
+    .with_credential_brokering(record.brokers_credentials)
+    .with_record_key(record.name)
+    .with_session_id(Some(session_id.to_owned()))
+    .with_keepalive(lifetime)
+    .with_secrets(settings.map(|s| s.secrets.clone()).unwrap_or_default()))
+}
+
+/// Resumes the session created for `session_id` from the record alone, for
+/// `resumeMicrosandboxNetworkSandboxSession({ sandboxId })`: no settings needed.
+pub async fn resume_by_session_id(host: &Arc<Host>, session_id: &str, cancel: &Cancel) -> Result<Session> {
+    let record =
+        SessionRecord::find_by_session_id(host.cache_root(), session_id).ok_or_else(|| not_found(session_id))?;
+    Ok(resume_record(host, record, session_id, None, cancel).await?.reporting_session_id(true))
 }

@@ -4,6 +4,7 @@
 //! warm pool runs in a sandbox named otherwise (the runtime cannot rename), and
 //! its record says which.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::Result;
@@ -23,6 +24,21 @@ pub struct SessionRecord {
     /// The sandbox, when it is not `name`: a warm-pool member handed over to this session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<String>,
+    /// The `sessionId` / `sandboxId` this session was created for, so a resume
+    /// by id alone finds it and a resume under another id is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The guest env every command starts from (secrets as placeholders), so a
+    /// resume by id alone gives commands the env they were created with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// The guest variables of the brokered credentials the runtime holds for
+    /// this session (names only: values live in the runtime's own state).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokered: Vec<String>,
+    /// The microVM intercepts HTTPS and accepts request transformations.
+    #[serde(default)]
+    pub brokers_credentials: bool,
 }
 
 fn store(cache_root: &Path) -> JsonDir {
@@ -51,6 +67,11 @@ impl SessionRecord {
         store(cache_root).keys().iter().filter_map(|name| Self::load(cache_root, name)).collect()
     }
 
+    /// The resumable session created for `session_id`, whatever its name prefix.
+    pub fn find_by_session_id(cache_root: &Path, session_id: &str) -> Option<Self> {
+        Self::all(cache_root).into_iter().find(|r| r.creator.is_none() && r.session_id.as_deref() == Some(session_id))
+    }
+
     pub fn remove(cache_root: &Path, name: &str) {
         store(cache_root).remove(name);
     }
@@ -68,6 +89,10 @@ mod tests {
             public_hostname: None,
             creator: None,
             sandbox: sandbox.map(str::to_owned),
+            session_id: None,
+            env: None,
+            brokered: Vec::new(),
+            brokers_credentials: false,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use microsandbox::{MicrosandboxError, Sandbox};
 use tokio::sync::Mutex;
 
+use crate::brokering::BrokeredSecret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::{self, FileReader, FileWriter};
 use crate::guest::GuestInfo;
@@ -36,13 +37,19 @@ enum State {
 
 pub struct Session {
     name: String,
+    /// The caller's `sessionId` / `sandboxId`: what `id` reports to callers
+    /// that create sessions by sandbox id (see [`Self::id`]).
+    session_id: Option<String>,
+    /// Whether `id` is the sandbox id (today's session factories) rather than the sandbox name.
+    id_is_session_id: bool,
     /// Where this session's record is filed: its sandbox name, or for a
     /// warm-pool member handed over to a `sessionId`, the name of that id.
     record_key: String,
     /// Who holds this session's port leases: the sandbox name, or for a
     /// wrapped sandbox (shared by sessions) a per-session name.
     lease_owner: String,
-    sandbox: Arc<Sandbox>,
+    /// Replaced when the microVM restarts to take new brokered credentials.
+    sandbox: std::sync::RwLock<Arc<Sandbox>>,
     guest: GuestInfo,
     ports: Vec<LeasedPort>,
     public_hostname: Option<String>,
@@ -50,8 +57,15 @@ pub struct Session {
     forked_from_template: bool,
     host: Arc<Host>,
     state: Mutex<State>,
-    keepalive: Option<tokio::task::JoinHandle<()>>,
-    secrets: Vec<crate::secrets::SecretSetting>,
+    keepalive: std::sync::Mutex<Option<(tokio::task::JoinHandle<()>, Duration)>>,
+    /// (real value, placeholder) of the `secrets` setting: commands get the placeholder.
+    base_swaps: Vec<(String, String)>,
+    /// Those and the brokered credentials'.
+    swaps: std::sync::RwLock<Vec<(String, String)>>,
+    /// Whether the microVM booted with HTTPS interception, so it can broker credentials.
+    brokers_credentials: bool,
+    /// The request transformations in force, as runtime secrets.
+    brokered: Mutex<Vec<BrokeredSecret>>,
 }
 
 impl Session {
@@ -68,7 +82,9 @@ impl Session {
             lease_owner: sandbox.name().to_owned(),
             record_key: sandbox.name().to_owned(),
             name: sandbox.name().to_owned(),
-            sandbox,
+            session_id: None,
+            id_is_session_id: false,
+            sandbox: std::sync::RwLock::new(sandbox),
             guest,
             ports,
             public_hostname,
@@ -76,14 +92,38 @@ impl Session {
             forked_from_template,
             host,
             state: Mutex::new(State::Running),
-            keepalive: None,
-            secrets: Vec::new(),
+            keepalive: std::sync::Mutex::new(None),
+            base_swaps: Vec::new(),
+            swaps: std::sync::RwLock::new(Vec::new()),
+            brokers_credentials: false,
+            brokered: Mutex::new(Vec::new()),
         }
     }
 
-    /// The sandbox name: stable across create and resume of one session.
+    /// Stable across create and resume of one session: the sandbox id for
+    /// sessions of the session factories (resume takes it back), else the
+    /// sandbox name (the provider shape, whose resume takes the `sessionId`).
     pub fn id(&self) -> &str {
+        match (&self.session_id, self.id_is_session_id) {
+            (Some(id), true) => id,
+            _ => &self.name,
+        }
+    }
+
+    /// The microVM's name (`msb ls`).
+    pub fn sandbox_name(&self) -> &str {
         &self.name
+    }
+
+    pub(crate) fn with_session_id(mut self, session_id: Option<String>) -> Self {
+        self.session_id = session_id;
+        self
+    }
+
+    /// Reports the sandbox id as `id` (today's session factories).
+    pub(crate) fn reporting_session_id(mut self, yes: bool) -> Self {
+        self.id_is_session_id = yes;
+        self
     }
 
     pub fn default_working_directory(&self) -> &str {
@@ -91,16 +131,117 @@ impl Session {
     }
 
     /// Keeps the sandbox's idle timer fresh while this session is held.
-    pub(crate) fn with_keepalive(mut self, lifetime: super::lifetime::Lifetime) -> Self {
+    pub(crate) fn with_keepalive(self, lifetime: super::lifetime::Lifetime) -> Self {
         if let Some(interval) = lifetime.keepalive_interval() {
-            self.keepalive = Some(super::lifetime::keep_alive(Arc::downgrade(&self.sandbox), interval));
+            self.start_keepalive(interval);
         }
         self
     }
 
+    fn start_keepalive(&self, interval: Duration) {
+        let task = super::lifetime::keep_alive(Arc::downgrade(&self.sandbox()), interval);
+        let previous = self.keepalive.lock().expect("keepalive lock").replace((task, interval));
+        if let Some((old, _)) = previous {
+            old.abort();
+        }
+    }
+
+    /// The microVM's current handle (a restart for new credentials replaces it).
+    fn sandbox(&self) -> Arc<Sandbox> {
+        self.sandbox.read().expect("sandbox lock").clone()
+    }
+
+    /// The session accepts request transformations: its microVM intercepts HTTPS.
+    pub(crate) fn with_credential_brokering(mut self, yes: bool) -> Self {
+        self.brokers_credentials = yes;
+        self
+    }
+
+    pub fn brokers_credentials(&self) -> bool {
+        self.brokers_credentials
+    }
+
+    /// `setRequestTransformations` (`replace`) or `addRequestTransformations`:
+    /// the rules become the runtime's secrets for this microVM. A rotation, a
+    /// host change or a removal applies live; a new placeholder restarts the
+    /// microVM (0.7.2 cannot add one to a running guest): its disk stays,
+    /// its processes end.
+    pub async fn set_request_transformations(&self, rules: &serde_json::Value, replace: bool) -> Result<()> {
+        if !self.brokers_credentials {
+            return Err(Error::new(
+                ErrorCode::Unsupported,
+                "this session cannot broker credentials: it was created with `brokerCredentials: false`",
+            ));
+        }
+        let added = crate::brokering::parse_rules(rules)?;
+        self.ensure_running().await?;
+        let mut brokered = self.brokered.lock().await;
+        let desired = if replace { added } else { crate::brokering::merged(&brokered, added) };
+        // Commands started meanwhile must not carry a new real value either.
+        self.swaps
+            .write()
+            .expect("swaps lock")
+            .extend(desired.iter().map(|s| (s.value.clone(), s.placeholder.clone())));
+        // What the runtime holds, also from earlier processes that brokered for this session.
+        let cache_root = self.host.cache_root();
+        let mut record = super::record::SessionRecord::load(cache_root, &self.record_key);
+        let in_runtime = record.as_ref().map(|r| r.brokered.clone()).unwrap_or_default();
+        let sandbox = self.sandbox();
+        let mut modify = sandbox.modify();
+        for secret in &desired {
+            modify = modify.secret(|s| {
+                let s = s.env(&secret.env_name).value(secret.value.clone()).placeholder(&secret.placeholder);
+                secret.hosts.iter().fold(s, |s, host| s.allow(host))
+            });
+        }
+        // Only a replace withdraws what is not in its rules (an add after a resume keeps what
+        // an earlier process brokered, whose values this process does not know).
+        let stale: Vec<&String> =
+            in_runtime.iter().filter(|name| replace && !desired.iter().any(|s| &s.env_name == *name)).collect();
+        for name in &stale {
+            modify = modify.remove_secret(*name);
+        }
+        let plan = modify.clone().dry_run().await?;
+        let restart = plan.changes.iter().any(|c| {
+            matches!(c, microsandbox::sandbox::PlannedChange::Secret(s)
+                if s.disposition == microsandbox::sandbox::ModificationDisposition::RequiresRestart)
+        });
+        if restart {
+            modify.restart().apply().await?;
+            self.reconnect().await?;
+        } else {
+            modify.apply().await?;
+        }
+        if let Some(record) = &mut record {
+            record.brokered.retain(|name| !stale.contains(&name) && !desired.iter().any(|s| &s.env_name == name));
+            record.brokered.extend(desired.iter().map(|s| s.env_name.clone()));
+            record.save(cache_root)?;
+        }
+        *self.swaps.write().expect("swaps lock") = self
+            .base_swaps
+            .iter()
+            .cloned()
+            .chain(desired.iter().map(|s| (s.value.clone(), s.placeholder.clone())))
+            .collect();
+        *brokered = desired;
+        Ok(())
+    }
+
+    /// After a restart the old handle's connection is gone: take a new one.
+    async fn reconnect(&self) -> Result<()> {
+        let sandbox = Arc::new(Sandbox::get(&self.name).await?.connect().await?);
+        *self.sandbox.write().expect("sandbox lock") = sandbox;
+        let interval = self.keepalive.lock().expect("keepalive lock").as_ref().map(|(_, i)| *i);
+        if let Some(interval) = interval {
+            self.start_keepalive(interval);
+        }
+        Ok(())
+    }
+
     /// Commands of this session get placeholders for these secrets' real values.
     pub(crate) fn with_secrets(mut self, secrets: Vec<crate::secrets::SecretSetting>) -> Self {
-        self.secrets = secrets;
+        self.base_swaps = crate::secrets::swaps(&secrets);
+        self.swaps = std::sync::RwLock::new(self.base_swaps.clone());
         self
     }
 
@@ -116,8 +257,8 @@ impl Session {
     }
 
     /// A warm-pool member becomes the resumable session filed under `record_key`.
-    pub(crate) fn handed_over(self, record_key: String) -> Self {
-        let mut session = self.with_record_key(record_key);
+    pub(crate) fn handed_over(self, record_key: String, session_id: String) -> Self {
+        let mut session = self.with_record_key(record_key).with_session_id(Some(session_id));
         session.ownership = Ownership::Resumable;
         session
     }
@@ -205,7 +346,7 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::exec(self.sandbox.clone(), &self.guest.shell, command, cwd, env).await.map_err(|e| self.stopped_or(e))
+        Process::exec(self.sandbox(), &self.guest.shell, command, cwd, env).await.map_err(|e| self.stopped_or(e))
     }
 
     /// Starts `command` detached from this host process, for `spawn()`: it
@@ -220,7 +361,7 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::spawn_detached(self.sandbox.clone(), &self.guest.shell, command, cwd, env)
+        Process::spawn_detached(self.sandbox(), &self.guest.shell, command, cwd, env)
             .await
             .map_err(|e| self.stopped_or(e))
     }
@@ -238,23 +379,23 @@ impl Session {
         };
         let mut merged = self.guest.env.clone();
         merged.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        crate::secrets::scrub(&mut merged, &self.secrets);
+        crate::secrets::scrub(&mut merged, &self.swaps.read().expect("swaps lock"));
         Ok((cwd, merged))
     }
 
     pub async fn read_file(&self, path: &str) -> Result<Option<bytes::Bytes>> {
         self.ensure_running().await?;
-        files::read(&self.sandbox, &self.resolve(path)?).await
+        files::read(&self.sandbox(), &self.resolve(path)?).await
     }
 
     pub async fn open_read(&self, path: &str) -> Result<Option<FileReader>> {
         self.ensure_running().await?;
-        files::open_read(&self.sandbox, &self.resolve(path)?).await
+        files::open_read(&self.sandbox(), &self.resolve(path)?).await
     }
 
     pub async fn open_write(&self, path: &str) -> Result<FileWriter> {
         self.ensure_running().await?;
-        files::open_write(&self.sandbox, &self.resolve(path)?).await
+        files::open_write(&self.sandbox(), &self.resolve(path)?).await
     }
 
     /// Stops the microVM. A resumable session keeps its disk and port leases;
@@ -268,7 +409,7 @@ impl Session {
         self.stop_keepalive();
         match self.ownership {
             Ownership::Borrowed => self.release_wrap_lease()?,
-            Ownership::Resumable => stop_sandbox(&self.sandbox).await?,
+            Ownership::Resumable => stop_sandbox(&self.sandbox()).await?,
             Ownership::Ephemeral => self.remove_everything().await?,
         }
         *state = State::Stopped;
@@ -298,7 +439,7 @@ impl Session {
     }
 
     fn stop_keepalive(&self) {
-        if let Some(task) = &self.keepalive {
+        if let Some((task, _)) = self.keepalive.lock().expect("keepalive lock").take() {
             task.abort();
         }
     }

@@ -59,8 +59,14 @@ impl Provider {
         remove_sandbox(&name).await?;
         self.progress.report("template", "booting a template microVM to bootstrap once for this identity");
         // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
-        let target =
-            Target { name: &name, ownership: Ownership::Ephemeral, lifetime: Lifetime::default(), detached: false };
+        let target = Target {
+            name: &name,
+            session_id: None,
+            ownership: Ownership::Ephemeral,
+            lifetime: Lifetime::default(),
+            detached: false,
+            intercepts_https: false,
+        };
         let session = match cancel.guard(self.boot(settings, source, &target, &[], None)).await {
             Ok(session) => Arc::new(session),
             Err(err) => {
@@ -105,7 +111,7 @@ impl TemplateBootstrap {
     /// against 5.4 s for a cold boot of the same disk and 8.7 s for a cold create
     /// (`examples/fork_options_bench.rs`).
     async fn publish(self) -> Result<()> {
-        let name = self.session.id().to_owned();
+        let name = self.session.sandbox_name().to_owned();
         let working_directory = self.session.default_working_directory().to_owned();
         self.progress.report("template", "taking a full snapshot of the bootstrapped template");
         // A snapshot of an earlier, unpublished attempt would block the name.

@@ -8,7 +8,8 @@ use crate::settings::CreateSettings;
 const SCHEMA: &str = "ai-sdk-microsandbox-template-2";
 
 /// A blake3 hash of the identity, the resolved image reference, the workdir,
-/// env, pre-commands and secret declarations, cpus and memory (a fork resumes the template's
+/// env, pre-commands, cpus and memory (secrets are not: a template microVM
+/// never boots with them, see `lifecycle::boot`) (a fork resumes the template's
 /// running machine, so it has the template's), and the runtime version. The image's manifest digest
 /// is checked at use instead (a registry tag may move; see the record).
 pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) -> String {
@@ -28,10 +29,6 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     }
     for command in &settings.bootstrap_pre_commands {
         field("pre", command);
-    }
-    // Forks inherit the template's network layer, secrets included: declarations only, never values.
-    for secret in &settings.secrets {
-        field("secret", &format!("{}={}@{}", secret.name, secret.host_env, secret.allowed_hosts.join(",")));
     }
     field("cpus", &settings.cpus.map(|c| c.to_string()).unwrap_or_default());
     field("memory", &settings.memory_mib.map(|m| m.to_string()).unwrap_or_default());
@@ -70,5 +67,13 @@ mod tests {
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "memory": 2048 })), "img"));
         let ported = settings(serde_json::json!({ "ports": [{ "host": 1, "guest": 2 }] }));
         assert_eq!(base, template_key("id", &ported, "img"));
+    }
+
+    #[test]
+    fn sessions_with_secrets_or_brokering_share_the_template_which_never_holds_them() {
+        let base = template_key("id", &settings(serde_json::json!({})), "img");
+        let secret = settings(serde_json::json!({ "secrets": [{ "name": "K", "allowedHosts": ["x.com"] }] }));
+        assert_eq!(base, template_key("id", &secret, "img"));
+        assert_eq!(base, template_key("id", &settings(serde_json::json!({ "brokerCredentials": true })), "img"));
     }
 }

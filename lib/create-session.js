@@ -1,0 +1,64 @@
+// The one path from JS to the core's create and resume, shared by the
+// provider shape and today's session factories: aborts, the caller's setup
+// callback, and the harness session around the native one.
+import { abortReason, throwIfAborted } from './abort.js';
+import { callNative, callNativeSync, MicrosandboxError } from './errors.js';
+import { MicrosandboxNetworkSandboxSession } from './network-session.js';
+
+/**
+ * Awaits native work that an abort cancels natively (the core removes what it
+ * created). What finished just as the abort came is handed to `discard`
+ * (a created session is removed; a resumed one is only let go).
+ */
+async function settle(start, abortSignal, discard) {
+  const pending = callNativeSync(start);
+  const cancel = () => pending.cancel();
+  abortSignal?.addEventListener('abort', cancel, { once: true });
+  let result;
+  try {
+    result = await callNative(() => pending.result());
+  } catch (err) {
+    if (abortSignal?.aborted) throw abortReason(abortSignal);
+    throw err;
+  } finally {
+    abortSignal?.removeEventListener('abort', cancel);
+  }
+  if (abortSignal?.aborted) {
+    if (result) await discard?.(result).catch(() => {});
+    throw abortReason(abortSignal);
+  }
+  return result;
+}
+
+/**
+ * Creates a session on `provider` (a NativeProvider). The core decides where
+ * `setup` runs (a template microVM, or this session); it gets the restricted
+ * session. When it fails, the caller gets their own error back.
+ */
+export async function createSession(provider, { sessionId, identity, setup, abortSignal }) {
+  throwIfAborted(abortSignal);
+  if (setup != null && typeof setup !== 'function') {
+    throw new MicrosandboxError('ERR_MICROSANDBOX_INVALID_ARGUMENT', '`onFirstCreate` must be a function (session, { abortSignal }) => Promise<void>');
+  }
+  let setupFailure;
+  const nativeSetup = setup && (async (native) => {
+    try {
+      await setup(new MicrosandboxNetworkSandboxSession(native).restricted(), { abortSignal });
+    } catch (err) {
+      setupFailure = { err };
+      throw err;
+    }
+  });
+  try {
+    const nativeSession = await settle(() => provider.createSession(sessionId, identity, nativeSetup), abortSignal, (s) => s.destroy());
+    return new MicrosandboxNetworkSandboxSession(nativeSession);
+  } catch (err) {
+    throw setupFailure ? setupFailure.err : err;
+  }
+}
+
+/** Resumes with `start()` (native pending work); an abort only stops waiting. */
+export async function resumeSession(start, abortSignal) {
+  throwIfAborted(abortSignal);
+  return new MicrosandboxNetworkSandboxSession(await settle(start, abortSignal));
+}
