@@ -6,13 +6,14 @@
 // (__test__/support/fake-anthropic.mjs).
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MicrosandboxSession } from '../../index.js';
-import { bridgePids, claudeAgent, sandboxOf as sandboxOfUntyped } from '../support/claude-agent.mjs';
+import { createMicrosandboxNetworkSandboxSession, resumeMicrosandboxNetworkSandboxSession } from '../../index.js';
+import { bridgePids, claudeAgent, claudeSandboxSettings, sandboxOf as sandboxOfUntyped } from '../support/claude-agent.mjs';
 import { harnessImage, ourSandboxes } from '../support/env.js';
 import { startFakeAnthropic } from '../support/fake-anthropic.mjs';
 
@@ -55,6 +56,8 @@ function expectNothingLeft(name: string) {
 let api: FakeApi;
 let agent: ReturnType<typeof claudeAgent>['agent'];
 let provider: ReturnType<typeof claudeAgent>['provider'];
+let identities: string[];
+let template: ReturnType<typeof claudeAgent>['template'];
 let bootstraps = 0;
 let bootstrapsAfterFirst = 0;
 const live = new Set<{ destroy(): Promise<void> }>();
@@ -64,7 +67,7 @@ const sandboxOf = (s: unknown) => sandboxOfUntyped(s) as MicrosandboxSession;
 
 beforeAll(async () => {
   api = await startFakeAnthropic({ host: '127.0.0.1' });
-  ({ agent, provider } = claudeAgent({
+  ({ agent, provider, identities, template } = claudeAgent({
     image: harnessImage(),
     apiPort: api.port,
     apiKey: FAKE_KEY,
@@ -268,5 +271,62 @@ describe('Claude Code in a microVM through HarnessAgent', () => {
       live.delete(resumed);
     }
     expectNothingLeft(fromChild.name);
+  });
+
+  it('7. today\'s shape: createSession({ sandboxSession }) from createMicrosandboxNetworkSandboxSession({ template }) starts from the template, and another process resumes it by sandboxId and continues', { timeout: 1_200_000 }, async () => {
+    // The identity HarnessAgent gave the provider for this configuration (upstream's
+    // agent.getSandboxTemplate() computes the same one); the settings are the provider's, so the
+    // session starts from the template test 1 bootstrapped.
+    if (identities.length === 0) await firstSession();
+    const sandboxId = `today-${randomUUID().slice(0, 8)}`;
+    const sessionId = `today-session-${randomUUID().slice(0, 8)}`;
+    const t0 = Date.now();
+    const sandboxSession = await createMicrosandboxNetworkSandboxSession({
+      image: harnessImage(),
+      ...claudeSandboxSettings(api.port),
+      template: template(identities[0]),
+      sandboxId,
+    });
+    live.add(sandboxSession);
+    timings['today.createSandboxSession'] = Date.now() - t0;
+    expect(sandboxSession.id).toBe(sandboxId);
+    expect(bootstraps).toBe(bootstrapsAfterFirst); // no second bootstrap
+
+    const session = await agent.createSession({ sessionId, sandboxSession });
+    const result = await agent.generate({ session, prompt: 'Please create note-t1.txt containing hello-t1' });
+    timings['today.firstAnswer'] = Date.now() - t0;
+    expect(result.text).toContain('Created note-t1.txt: hello-t1');
+    const workDir = `${sandboxSession.defaultWorkingDirectory}/claude-code-${sessionId}`;
+    expect(await sandboxSession.readTextFile({ path: `${workDir}/note-t1.txt` })).toBe('hello-t1\n');
+    const pids = await bridgePids(sandboxSession);
+    const state = await session.detach();
+
+    // Another process: resume by sandboxId, hand it to the agent with the resume state.
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'aisdk-today-')), 'state.json');
+    writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
+    const child = join(import.meta.dirname, '../support/agent-child.mjs');
+    const before = api.agentRequests().length;
+    const { stdout } = await run(
+      process.execPath,
+      [child, 'today-resume', harnessImage(), String(api.port), runId, sandboxId, sessionId, stateFile, 'note-t2.txt', 'hello-t2'],
+      { timeout: 600_000, env: { ...process.env, FAKE_ANTHROPIC_KEY: FAKE_KEY } },
+    ).catch((e) => {
+      throw new Error(`the resuming process failed (${e.signal ?? `exit ${e.code}`}); its stderr ends with:\n${String(e.stderr ?? '').slice(-2000)}`);
+    });
+    const fromChild = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(fromChild.id).toBe(sandboxId);
+    expect(fromChild.text).toContain('Created note-t2.txt: hello-t2');
+    expect(fromChild.pids).toEqual(pids); // attached to the running bridge
+    const newRequests = api.agentRequests().slice(before);
+    expect(newRequests.some((r) => JSON.stringify(r.body.messages).includes('hello-t1'))).toBe(true);
+
+    const resumed = await resumeMicrosandboxNetworkSandboxSession({ sandboxId });
+    expect(await resumed.readTextFile({ path: `${workDir}/note-t2.txt` })).toBe('hello-t2\n');
+    expect(bootstraps).toBe(bootstrapsAfterFirst);
+    const name = resumed.description.match(/named '([^']+)'/)?.[1] ?? '';
+    await resumed.destroy();
+    live.delete(sandboxSession);
+    expect(name).not.toBe('');
+    expectNothingLeft(name);
   });
 });

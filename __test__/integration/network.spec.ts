@@ -14,8 +14,13 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMicrosandbox } from '../../index.js';
-import type { MicrosandboxSession, MicrosandboxSettings } from '../../index.js';
+import { HarnessCapabilityUnsupportedError } from '@ai-sdk/harness';
+import {
+  createMicrosandbox,
+  createMicrosandboxNetworkSandboxSession,
+  resumeMicrosandboxNetworkSandboxSession,
+} from '../../index.js';
+import type { MicrosandboxError, MicrosandboxSandboxTemplate, MicrosandboxSession, MicrosandboxSettings } from '../../index.js';
 import { harnessImage } from '../support/env.js';
 
 type Probe = { ok: boolean; status?: number; body?: string; error?: string; address?: string };
@@ -143,36 +148,60 @@ describe('guest egress by network mode', () => {
   });
 });
 
+/**
+ * A TLS server on the test host's port 443 for `host.microsandbox.internal` (the runtime's alias for
+ * the host), signed by a private CA that the runtime's upstream verification trusts through
+ * SSL_CERT_FILE (test environment only), and a plain HTTP server: both record the header they get.
+ */
+let tlsHostCache: { seen: string[]; plainPort: number } | undefined;
+async function tlsHost() {
+  if (tlsHostCache) return tlsHostCache;
+  const dir = mkdtempSync(join(tmpdir(), 'aisdk-secrets-'));
+  const sh = (cmd: string) => execSync(cmd, { cwd: dir, stdio: 'pipe' });
+  sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=aisdk-test-ca -days 1');
+  sh('openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=host.microsandbox.internal');
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:host.microsandbox.internal\n');
+  sh('openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile ext.cnf');
+  writeFileSync(join(dir, 'bundle.pem'), readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8') + readFileSync(join(dir, 'ca.pem'), 'utf8'));
+  process.env.SSL_CERT_FILE = join(dir, 'bundle.pem');
+  const seen: string[] = [];
+  const record = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push(`${req.socket.localPort} ${req.headers['x-api-key']}`);
+    res.end('ok');
+  };
+  const tls = https.createServer({ key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, record);
+  tls.listen(443, '127.0.0.1');
+  await once(tls, 'listening');
+  servers.push(tls as unknown as http.Server);
+  const plain = http.createServer(record);
+  plain.listen(0, '127.0.0.1');
+  await once(plain, 'listening');
+  servers.push(plain);
+  tlsHostCache = { seen, plainPort: (plain.address() as AddressInfo).port };
+  return tlsHostCache;
+}
+
+/** From the guest: an HTTPS request to the host alias and a plain one to another port, each with `x-api-key: <key>`. */
+async function callWithKey(s: MicrosandboxSession, key: string, plainPort: number, env: Record<string, string> = {}) {
+  const call = `node -e "
+    const h = { 'x-api-key': process.env.MODEL_KEY };
+    const go = (u) => fetch(u, { headers: h }).then((r) => r.text(), (e) => 'failed: ' + (e.cause?.code ?? e.message));
+    Promise.all([go('https://host.microsandbox.internal/'), go('http://host.microsandbox.internal:${plainPort}/')]).then((r) => console.log(JSON.stringify(r)));
+  "`;
+  return s.run({ command: call, env: { MODEL_KEY: key, ...env } });
+}
+
+/** The guest's environment and every process's environ: where a leaked real value would show. */
+async function guestEnviron(s: MicrosandboxSession) {
+  return (await s.run({ command: 'env; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"' })).stdout;
+}
+
 describe('secrets', () => {
   it('the guest sees only a placeholder; the allowed host receives the real value over HTTPS, others never do', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aisdk-secrets-'));
-    const sh = (cmd: string) => execSync(cmd, { cwd: dir, stdio: 'pipe' });
-    // A private CA and a certificate for the runtime's host alias: the interception re-originates
-    // TLS to the host and verifies it like any upstream.
-    sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=aisdk-test-ca -days 1');
-    sh('openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=host.microsandbox.internal');
-    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:host.microsandbox.internal\n');
-    sh('openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile ext.cnf');
-    // Test environment only: the runtime's upstream verification reads SSL_CERT_FILE.
-    writeFileSync(join(dir, 'bundle.pem'), readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8') + readFileSync(join(dir, 'ca.pem'), 'utf8'));
-    process.env.SSL_CERT_FILE = join(dir, 'bundle.pem');
+    const { seen, plainPort } = await tlsHost();
     const real = `sk-test-${randomUUID()}`;
     process.env.AISDK_TEST_MODEL_KEY = real;
-
-    const seen: string[] = [];
-    const record = (req: http.IncomingMessage, res: http.ServerResponse) => {
-      seen.push(`${req.socket.localPort} ${req.headers['x-api-key']}`);
-      res.end('ok');
-    };
-    const tls = https.createServer({ key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, record);
-    tls.listen(443, '127.0.0.1');
-    await once(tls, 'listening');
-    servers.push(tls as unknown as http.Server);
-    const plain = http.createServer(record);
-    plain.listen(0, '127.0.0.1');
-    await once(plain, 'listening');
-    servers.push(plain);
-    const plainPort = (plain.address() as AddressInfo).port;
+    seen.length = 0;
 
     await withSession(
       {
@@ -180,13 +209,8 @@ describe('secrets', () => {
         secrets: [{ name: 'MODEL_KEY', hostEnv: 'AISDK_TEST_MODEL_KEY', allowedHosts: ['host.microsandbox.internal'] }],
       },
       async (s) => {
-        const call = `node -e "
-          const h = { 'x-api-key': process.env.MODEL_KEY };
-          const go = (u) => fetch(u, { headers: h }).then((r) => r.text(), (e) => 'failed: ' + (e.cause?.code ?? e.message));
-          Promise.all([go('https://host.microsandbox.internal/'), go('http://host.microsandbox.internal:${plainPort}/')]).then((r) => console.log(JSON.stringify(r)));
-        "`;
         // The adapter's way: the real key in the command's env. It must arrive as the placeholder.
-        const { stdout, stderr } = await s.run({ command: call, env: { MODEL_KEY: real } });
+        const { stdout, stderr } = await callWithKey(s, real, plainPort);
         console.log(stdout, stderr, seen);
         const inGuest = await s.run({ command: 'echo "$MODEL_KEY"; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"' });
         expect(inGuest.stdout.split('\n')[0]).toBe('$MSB_MODEL_KEY');
@@ -205,5 +229,122 @@ describe('secrets', () => {
     );
     expect(seen).toContain(`443 ${real}`);
     expect(seen.filter((line) => line.includes(real))).toEqual([`443 ${real}`]);
+  });
+
+  it('a session started from a template keeps its secrets (it used to fail to boot: the fork lacked the interception its template had)', async () => {
+    const { seen, plainPort } = await tlsHost();
+    const real = `sk-test-${randomUUID()}`;
+    process.env.AISDK_TEST_MODEL_KEY = real;
+    seen.length = 0;
+    let bootstraps = 0;
+    const provider = createMicrosandbox({
+      image: harnessImage(),
+      memory: 1024,
+      allowHostPorts: [443, plainPort],
+      secrets: [{ name: 'MODEL_KEY', hostEnv: 'AISDK_TEST_MODEL_KEY', allowedHosts: ['host.microsandbox.internal'] }],
+    });
+    const session = await provider.createSession({
+      identity: `secrets-${randomUUID()}`,
+      onFirstCreate: async (s) => {
+        bootstraps += 1;
+        await s.writeTextFile({ path: '/opt/bootstrapped', content: 'yes' });
+      },
+    });
+    try {
+      expect(bootstraps).toBe(1);
+      expect(await session.readTextFile({ path: '/opt/bootstrapped' })).toBe('yes');
+      const { stdout } = await callWithKey(session, real, plainPort);
+      console.log(stdout, seen);
+      expect(seen).toContain(`443 ${real}`);
+      expect(await guestEnviron(session)).not.toContain(real);
+    } finally {
+      await session.destroy();
+    }
+  });
+});
+
+const PLACEHOLDER = () => `aisdkhc_${randomUUID().replaceAll('-', '')}test`;
+const keyRule = (placeholder: string, real: string) => ({
+  match: { host: 'host.microsandbox.internal', headers: [{ key: { exact: 'x-api-key' }, value: { exact: placeholder } }] },
+  transform: { headers: { 'x-api-key': real } },
+});
+
+describe('brokered credentials (request transformations)', () => {
+  it('cold, from a template and resumed: the guest holds the placeholder, only the rule\'s host gets the real value over HTTPS', async () => {
+    const { seen, plainPort } = await tlsHost();
+    const settings = { image: harnessImage(), memory: 1024, allowHostPorts: [443, plainPort] };
+    const identity = `brokered-${randomUUID()}`;
+    let prepared = 0;
+    const template: MicrosandboxSandboxTemplate = {
+      identity,
+      prepare: async ({ session }) => {
+        prepared += 1;
+        await session.writeTextFile({ path: '/opt/prepared', content: 'yes' });
+      },
+    };
+    const check = async (s: MicrosandboxSession, what: string) => {
+      const placeholder = PLACEHOLDER();
+      const real = `sk-${what}-${randomUUID()}`;
+      seen.length = 0;
+      const started = Date.now();
+      await s.addRequestTransformations!([keyRule(placeholder, real)]);
+      console.log(`${what}: addRequestTransformations took ${Date.now() - started} ms`);
+      const { stdout, stderr } = await callWithKey(s, placeholder, plainPort);
+      console.log(what, stdout, stderr, seen);
+      expect(seen, what).toContain(`443 ${real}`);
+      expect(seen.filter((line) => line.includes(real)), what).toEqual([`443 ${real}`]);
+      // The adapter's fallback: a command given the real value (inside another value too) gets the placeholder.
+      const env = await s.run({ command: 'printf "%s|%s" "$A" "$B"', env: { A: real, B: `Bearer ${real}` } });
+      expect(env.stdout, what).toBe(`${placeholder}|Bearer ${placeholder}`);
+      expect(await guestEnviron(s), what).not.toContain(real);
+      return { placeholder, real };
+    };
+
+    const cold = await createMicrosandboxNetworkSandboxSession(settings);
+    try {
+      expect(typeof cold.setRequestTransformations).toBe('function');
+      await check(cold, 'cold');
+      // What the runtime cannot express is refused, naming the rule, never dropped.
+      const pathRule = { ...keyRule(PLACEHOLDER(), 'sk-never'), match: { ...keyRule('x'.repeat(20), 'y').match, path: { startsWith: '/v1' } } };
+      const refused = await Promise.resolve(cold.addRequestTransformations!([pathRule])).catch((e: Error) => e);
+      expect(HarnessCapabilityUnsupportedError.isInstance(refused)).toBe(true);
+      expect((refused as Error).message).toContain('rules[0]');
+      expect((refused as Error).message).not.toContain('sk-never');
+    } finally {
+      await cold.destroy();
+    }
+
+    const first = await createMicrosandboxNetworkSandboxSession({ ...settings, template });
+    await first.destroy();
+    const sandboxId = `brokered-${randomUUID()}`;
+    const fromTemplate = await createMicrosandboxNetworkSandboxSession({ ...settings, template, sandboxId });
+    let destroyed = false;
+    try {
+      expect(prepared).toBe(1);
+      expect(fromTemplate.id).toBe(sandboxId);
+      expect(await fromTemplate.readTextFile({ path: '/opt/prepared' })).toBe('yes');
+      const { placeholder } = await check(fromTemplate, 'template');
+      const conflict = await createMicrosandboxNetworkSandboxSession({ ...settings, sandboxId }).catch((e: MicrosandboxError) => e);
+      expect((conflict as MicrosandboxError).code).toBe('ERR_MICROSANDBOX_SESSION_EXISTS');
+
+      const resumed = await resumeMicrosandboxNetworkSandboxSession({ sandboxId });
+      expect(resumed.id).toBe(sandboxId);
+      // The adapter keeps its placeholder across a resume and gives the (maybe rotated) value again: live.
+      const rotated = `sk-rotated-${randomUUID()}`;
+      seen.length = 0;
+      const started = Date.now();
+      await resumed.addRequestTransformations!([keyRule(placeholder, rotated)]);
+      console.log(`resumed: rotating the value took ${Date.now() - started} ms`);
+      await callWithKey(resumed, placeholder, plainPort);
+      expect(seen).toContain(`443 ${rotated}`);
+      await resumed.setRequestTransformations!([]);
+      seen.length = 0;
+      await callWithKey(resumed, placeholder, plainPort);
+      expect(seen.filter((line) => line.includes(rotated))).toEqual([]);
+      await resumed.destroy();
+      destroyed = true;
+    } finally {
+      if (!destroyed) await fromTemplate.destroy();
+    }
   });
 });
