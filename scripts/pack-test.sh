@@ -100,13 +100,17 @@ import_installed() {
   cd "$work/project" || return 1
   cat >import.mjs <<'EOF'
 import assert from 'node:assert/strict';
-import { createMicrosandbox, MicrosandboxError } from 'ai-sdk-microsandbox';
+import { createMicrosandbox, createMicrosandboxNetworkSandboxSession, MicrosandboxError } from 'ai-sdk-microsandbox';
 
 const provider = createMicrosandbox({ image: 'node:22-bookworm-slim', ports: [{ host: 3000, guest: 3000 }] });
 assert.equal(provider.specificationVersion, 'harness-sandbox-v1');
 assert.equal(typeof provider.createSession, 'function');
 assert.throws(
-  () => createMicrosandbox({ image: 'node:22-bookworm-slim', ports: [3000] }),
+  () => createMicrosandbox({ image: 'node:22-bookworm-slim', ports: ['3000'] }),
+  (e) => e instanceof MicrosandboxError && e.code === 'ERR_MICROSANDBOX_INVALID_SETTINGS',
+);
+await assert.rejects(
+  createMicrosandboxNetworkSandboxSession({ runtime: 'node24' }),
   (e) => e instanceof MicrosandboxError && e.code === 'ERR_MICROSANDBOX_INVALID_SETTINGS',
 );
 console.log('imported; provider', provider.providerId);
@@ -129,7 +133,12 @@ typecheck() {
   cd "$work/project" || return 1
   cat >agent.ts <<'EOF'
 import { HarnessAgent, type HarnessAgentAdapter } from '@ai-sdk/harness/agent';
-import { createMicrosandbox, MicrosandboxError, type MicrosandboxProvider } from 'ai-sdk-microsandbox';
+import {
+  createMicrosandbox,
+  createMicrosandboxNetworkSandboxSession,
+  MicrosandboxError,
+  type MicrosandboxProvider,
+} from 'ai-sdk-microsandbox';
 
 declare const harness: HarnessAgentAdapter;
 
@@ -142,9 +151,12 @@ const sandbox: MicrosandboxProvider = createMicrosandbox({
 });
 export const agent = new HarnessAgent({ harness, sandbox });
 
-// The settings are typed, not `any`: @ai-sdk/sandbox-vercel's bare port numbers are rejected.
-// @ts-expect-error ports are { host, guest } pairs
-createMicrosandbox({ image: 'node:22-bookworm-slim', ports: [3000] });
+// Today's factory takes sandbox-vercel's shapes.
+export const sandboxSession = createMicrosandboxNetworkSandboxSession({ ports: [3000], timeout: 60_000, resources: { vcpus: 1 } });
+
+// The settings are typed, not `any`.
+// @ts-expect-error ports are numbers or { host, guest } pairs
+createMicrosandbox({ image: 'node:22-bookworm-slim', ports: ['3000'] });
 
 export function codeOf(e: unknown): string | undefined {
   return e instanceof MicrosandboxError ? e.code : undefined;
@@ -177,11 +189,11 @@ session() {
   cd "$work/project" || return 1
   cat >session.mjs <<'EOF'
 import assert from 'node:assert/strict';
-import { createMicrosandbox } from 'ai-sdk-microsandbox';
+import { createMicrosandboxNetworkSandboxSession } from 'ai-sdk-microsandbox';
 
 const image = process.env.AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE;
 assert.ok(image, 'AI_SDK_MICROSANDBOX_TEST_BUSYBOX_IMAGE names the test image (scripts/images/build.sh busybox)');
-const session = await createMicrosandbox({ image, memory: 256 }).createSession();
+const session = await createMicrosandboxNetworkSandboxSession({ image, memory: 256 });
 try {
   const out = await session.run({ command: 'echo hello from $(uname -s)' });
   assert.equal(out.exitCode, 0);
@@ -206,7 +218,7 @@ step "pack the $platform package with the built addon" pack_platform
 step "install both tarballs with @ai-sdk/harness, ai and typescript from the registry" install_packed
 step "import the installed package" import_installed
 step "npx ai-sdk-microsandbox doctor from the installed copy" doctor_installed
-step "tsc --strict: createMicrosandbox() in new HarnessAgent({ harness, sandbox }), and our index.d.ts" typecheck
+step "tsc --strict: createMicrosandbox() in new HarnessAgent({ harness, sandbox }), the session factory, and our index.d.ts" typecheck
 if [ "${PACK_TEST_SESSION:-0}" = 1 ]; then
   step "one microVM session from the installed copy" session
 fi
