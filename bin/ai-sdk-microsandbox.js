@@ -2,6 +2,7 @@
 // The package's command line: doctor, ls, rm, logs, prune; `--json` for scripts.
 import { parseArgs } from 'node:util';
 import { doctor, formatDoctor } from '../lib/doctor.js';
+import { printable } from '../lib/printable.js';
 
 const USAGE = `usage: ai-sdk-microsandbox <command> [--json]
 
@@ -10,7 +11,8 @@ const USAGE = `usage: ai-sdk-microsandbox <command> [--json]
   ls              sessions (name, kind, status, ports, age, disk) and bootstrap templates (age, size)
   rm <sessionId>  removes the session created with that sessionId: its microVM, disk, ports, record
   logs <session>  a session's last log lines (its commands' output, runtime and guest kernel messages);
-                  <session> is a sessionId or a name from ls; --tail N lines (default 200)
+                  <session> is a sessionId or a name from ls; --tail N lines (default 200); control
+                  characters from the guest are shown escaped, --raw prints them as they are
   prune           removes orphaned sessions and templates beyond the newest few not used lately
   --json          the same as JSON, for scripts`;
 
@@ -28,7 +30,7 @@ const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 let parsed;
 try {
-  parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, tail: { type: 'string' } } });
+  parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, tail: { type: 'string' }, raw: { type: 'boolean' } } });
 } catch (err) {
   fail(err.message, json);
 }
@@ -55,6 +57,7 @@ const size = (bytes) => (bytes == null ? 'size unknown' : `${(bytes / 2 ** 20).t
 const tail = parsed.values.tail === undefined ? 200 : Number(parsed.values.tail);
 if (!Number.isInteger(tail) || tail < 1 || tail > MAX_TAIL) fail(`--tail takes a whole number of lines from 1 to ${MAX_TAIL}`, json);
 if (parsed.values.tail !== undefined && command !== 'logs') fail('--tail goes with logs only', json);
+if (parsed.values.raw && command !== 'logs') fail('--raw goes with logs only', json);
 
 if (command === 'doctor') {
   const report = await doctor();
@@ -86,7 +89,8 @@ if (command === 'doctor') {
       print({ removed }, `removed ${removed}`);
     } else if (command === 'logs') {
       const lines = await state.sessionLogs(rest[0], tail);
-      print(lines, lines.map((l) => `${l.timestamp} ${l.source}: ${l.text.replace(/\n$/, '')}`).join('\n'));
+      const shown = (text) => (parsed.values.raw ? text : printable(text));
+      print(lines, lines.map((l) => `${l.timestamp} ${l.source}: ${shown(l.text.replace(/\n$/, ''))}`).join('\n'));
     } else {
       const report = await state.pruneState();
       print(

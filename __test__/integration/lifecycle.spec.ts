@@ -104,6 +104,13 @@ describe('a session with a sessionId', () => {
     expect(listedSession.diskBytes).toBeGreaterThan(2 ** 20);
     const logs = JSON.parse(execFileSync(process.execPath, [cli, 'logs', sessionId, '--json'], { encoding: 'utf8' }));
     expect(logs.map((l: { text: string }) => l.text).join('')).toContain('fresh');
+    // logs prints guest bytes escaped: no terminal sequence (OSC 52 writes the clipboard) and no forged line.
+    await again.run({ command: `printf 'osc\\033]52;c;cHduZWQ=\\007 forged\\n2026-01-01T00:00:00Z runtime: fake\\n'` });
+    const text = execFileSync(process.execPath, [cli, 'logs', sessionId], { encoding: 'utf8' });
+    expect(text).toContain('osc\\x1b]52;c;cHduZWQ=\\x07 forged');
+    expect(text).not.toMatch(/[\u001b\u0007]/);
+    expect(text.split('\n').some((line) => line.startsWith('2026-01-01T00:00:00Z runtime: fake'))).toBe(false);
+    expect(execFileSync(process.execPath, [cli, 'logs', sessionId, '--raw'], { encoding: 'utf8' })).toContain('\u001b]52;c;');
     expect(execFileSync(process.execPath, [cli, 'rm', sessionId], { encoding: 'utf8' })).toBe(`removed ${again.id}\n`);
     expect(ourSandboxes()).toEqual(before);
     expect(cacheStateFor(`aisdk-killed-${sessionId.slice('killed-'.length, 20)}`)).toEqual([]);

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { printable } from '../../lib/printable.js';
 
 const cli = join(import.meta.dirname, '../../bin/ai-sdk-microsandbox.js');
 
@@ -53,6 +54,15 @@ describe('ai-sdk-microsandbox ls / rm / logs / prune', () => {
       expect(JSON.parse(result.stdout).error.message).toContain('--tail takes a whole number of lines');
     }
     expect(run(['ls', '--tail', '5'], dir).stderr).toContain('--tail goes with logs only');
+  });
+
+  it('logs escapes the control characters a guest prints (terminal sequences, forged lines) unless --raw', () => {
+    expect(printable('a\u001b]52;c;cHduZWQ=\u0007b')).toBe('a\\x1b]52;c;cHduZWQ=\\x07b');
+    expect(printable('line\n2026-01-01T00:00:00Z runtime: forged\r\u009b')).toBe('line\\n2026-01-01T00:00:00Z runtime: forged\\r\\x9b');
+    expect(printable('C:\\path\ttab ok')).toBe('C:\\\\path\\ttab ok');
+    expect(printable('plain ünïcode ✓')).toBe('plain ünïcode ✓');
+    const dir = mkdtempSync(join(tmpdir(), 'aisdk-cli-'));
+    expect(run(['ls', '--raw'], dir).stderr).toContain('--raw goes with logs only');
   });
 
   it('prune on an empty state dir removes nothing', () => {

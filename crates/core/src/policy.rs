@@ -92,8 +92,8 @@ impl NetworkPolicySetting {
         builder = builder.egress(|r| r.deny_link_local());
         builder = builder.egress(|r| r.deny_meta());
         builder = builder.egress(|r| r.deny_multicast());
-        for cidr in METADATA_CIDRS {
-            builder = builder.egress(|r| r.deny().cidr(cidr));
+        for cidr in METADATA_CIDRS.iter().chain(&UNROUTED_OR_TRANSLATED_CIDRS) {
+            builder = builder.egress(|r| r.deny().cidr(*cidr));
         }
         builder = match self {
             Self::AllowAll => builder.egress(|r| r.udp().tcp().port(53).allow_host()).egress(|r| r.allow_public()),
@@ -119,6 +119,14 @@ impl NetworkPolicySetting {
 /// address): its IPv4-mapped IPv6 form and AWS's IPv6 endpoint.
 const METADATA_CIDRS: [&str; 3] = ["169.254.169.254/32", "::ffff:169.254.169.254/128", "fd00:ec2::254/128"];
 
+/// Addresses the runtime's groups count as public although they are not a
+/// public host: "this network" (`0.0.0.0/8`, which Linux routes to the host
+/// itself), IPv4-compatible IPv6 (`::/96`), and the translation prefixes that
+/// carry an embedded IPv4 address a gateway would dial (NAT64's well-known and
+/// local-use prefixes, 6to4, Teredo): each could reach a private or host address.
+const UNROUTED_OR_TRANSLATED_CIDRS: [&str; 6] =
+    ["0.0.0.0/8", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32"];
+
 /// `allowHostPorts`: host TCP ports a guest may reach at `host.microsandbox.internal`.
 pub fn parse_host_ports(value: Option<&Value>) -> Result<Vec<u16>> {
     let items = match value {
@@ -133,6 +141,13 @@ pub fn parse_host_ports(value: Option<&Value>) -> Result<Vec<u16>> {
         let port = v.as_u64().and_then(|n| u16::try_from(n).ok()).filter(|&n| n > 0).ok_or_else(|| {
             Error::invalid(format!("`allowHostPorts[{i}]` must be a port number in 1..65535 (got {v})"))
         })?;
+        // The host's port 53 is the runtime's resolver: TCP to it would resolve any name, in every mode.
+        if port == 53 {
+            return Err(Error::invalid(format!(
+                "`allowHostPorts[{i}]` is 53, the runtime's DNS resolver on the host: allowing it would let the guest \
+                 resolve names its network policy does not allow; DNS follows `networkPolicy`"
+            )));
+        }
         if !ports.contains(&port) {
             ports.push(port);
         }
@@ -213,7 +228,7 @@ mod tests {
             .collect()
     }
 
-    const GUARD: [&str; 9] = [
+    const GUARD: [&str; 15] = [
         "deny group:host  0-52,54-65535",
         "deny group:loopback",
         "deny group:private",
@@ -223,7 +238,35 @@ mod tests {
         "deny cidr:169.254.169.254/32",
         "deny cidr:::ffff:169.254.169.254/128",
         "deny cidr:fd00:ec2::254/128",
+        "deny cidr:0.0.0.0/8",
+        "deny cidr:::/96",
+        "deny cidr:64:ff9b::/96",
+        "deny cidr:64:ff9b:1::/48",
+        "deny cidr:2002::/16",
+        "deny cidr:2001::/32",
     ];
+
+    #[test]
+    fn guard_gaps_nat64_6to4_teredo_ipv4_compatible_and_this_network_are_denied_in_every_mode() {
+        for policy in [
+            json!({ "mode": "allow-all" }),
+            json!({ "mode": "deny-all" }),
+            json!({ "mode": "custom", "allowedCIDRs": ["0.0.0.0/0", "::/0"] }),
+        ] {
+            let r = rules(&policy, &[]);
+            for cidr in ["0.0.0.0/8", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32"] {
+                let deny = r.iter().position(|rule| rule == &format!("deny cidr:{cidr}"));
+                let first_allow = r.iter().position(|rule| rule.starts_with("allow")).unwrap_or(r.len());
+                assert!(deny.is_some_and(|d| d < first_allow), "{policy}: {cidr} is not denied before any allow: {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn guard_gap_allow_host_port_53_is_refused() {
+        let e = parse_host_ports(Some(&json!([8080, 53]))).unwrap_err();
+        assert!(e.message.contains("`allowHostPorts[1]`") && e.message.contains("DNS"), "{}", e.message);
+    }
 
     #[test]
     fn allow_all_is_the_public_internet_with_dns_and_nothing_of_the_host() {
@@ -253,9 +296,9 @@ mod tests {
             &[],
         );
         assert_eq!(r[0], "deny cidr:1.2.3.0/24");
-        assert_eq!(r[1..10], GUARD);
+        assert_eq!(r[1..16], GUARD);
         assert_eq!(
-            r[10..],
+            r[16..],
             [
                 "allow domain:registry.npmjs.org",
                 "allow domain_suffix:anthropic.com",
