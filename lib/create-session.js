@@ -2,6 +2,7 @@
 // provider shape and today's session factories: aborts, the caller's setup
 // callback, and the harness session around the native one.
 import { abortReason, throwIfAborted } from './abort.js';
+import { stringArg } from './args.js';
 import { callNative, callNativeSync, MicrosandboxError } from './errors.js';
 import { MicrosandboxNetworkSandboxSession } from './network-session.js';
 
@@ -50,7 +51,11 @@ export async function createSession(provider, { sessionId, identity, setup, abor
     }
   });
   try {
-    const nativeSession = await settle(() => provider.createSession(sessionId, identity, nativeSetup), abortSignal, (s) => s.destroy());
+    const nativeSession = await settle(
+      () => provider.createSession(sessionId, stringArg(identity, 'identity', { optional: true }), nativeSetup),
+      abortSignal,
+      (s) => s.destroy(),
+    );
     return new MicrosandboxNetworkSandboxSession(nativeSession);
   } catch (err) {
     throw setupFailure ? setupFailure.err : err;

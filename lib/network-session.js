@@ -1,7 +1,7 @@
 // The harness HarnessV1NetworkSandboxSession: identity, ports and lifecycle on
 // top of the command/file session.
 import { callNative, callNativeSync } from './errors.js';
-import { plainJson } from './json.js';
+import { dataArg } from './args.js';
 import { MicrosandboxSandboxSession, nativeOf } from './session.js';
 
 export class MicrosandboxNetworkSandboxSession extends MicrosandboxSandboxSession {
@@ -10,8 +10,8 @@ export class MicrosandboxNetworkSandboxSession extends MicrosandboxSandboxSessio
     // Adapters broker credentials only when these exist (`'addRequestTransformations' in session`);
     // a session that cannot does not have them, so they fall back to forwarding the key.
     if (nativeSession.brokersCredentials) {
-      this.setRequestTransformations = (rules) => callNative(() => nativeSession.setRequestTransformations(plainJson(rules), true));
-      this.addRequestTransformations = (rules) => callNative(() => nativeSession.setRequestTransformations(plainJson(rules), false));
+      this.setRequestTransformations = (rules) => callNative(() => nativeSession.setRequestTransformations(dataArg(rules, 'rules') ?? null, true));
+      this.addRequestTransformations = (rules) => callNative(() => nativeSession.setRequestTransformations(dataArg(rules, 'rules') ?? null, false));
     }
   }
 

@@ -3,6 +3,7 @@
 // session kinds apart with `in` checks).
 import { extractLines } from '@ai-sdk/provider-utils';
 import { raceAbort, throwIfAborted } from './abort.js';
+import { dataArg, stringArg } from './args.js';
 import { callNative } from './errors.js';
 import { toSandboxProcess } from './process.js';
 import { asBuffer, pipeToWriter, pullStream, writeChunks } from './streams.js';
@@ -20,7 +21,9 @@ export class MicrosandboxSandboxSession {
 
   async run({ command, workingDirectory, env, abortSignal }) {
     throwIfAborted(abortSignal);
-    const proc = await callNative(() => this[native].exec(command, workingDirectory, env));
+    const proc = await callNative(() =>
+      this[native].exec(stringArg(command, 'command'), stringArg(workingDirectory, 'workingDirectory', { optional: true }), dataArg(env, 'env')),
+    );
     const output = raceAbort(abortSignal, callNative(() => proc.collect()), () => void proc.kill().catch(() => {}));
     const { exitCode, stdout, stderr } = await output;
     return { exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
@@ -28,46 +31,48 @@ export class MicrosandboxSandboxSession {
 
   async spawn({ command, workingDirectory, env, abortSignal }) {
     throwIfAborted(abortSignal);
-    const proc = await callNative(() => this[native].spawn(command, workingDirectory, env));
+    const proc = await callNative(() =>
+      this[native].spawn(stringArg(command, 'command'), stringArg(workingDirectory, 'workingDirectory', { optional: true }), dataArg(env, 'env')),
+    );
     return toSandboxProcess(proc, abortSignal);
   }
 
   async readFile({ path, abortSignal }) {
     throwIfAborted(abortSignal);
-    const reader = await raceAbort(abortSignal, callNative(() => this[native].openRead(path)));
+    const reader = await raceAbort(abortSignal, callNative(() => this[native].openRead(stringArg(path, 'path'))));
     return reader === null ? null : pullStream(() => reader.next());
   }
 
   async readBinaryFile({ path, abortSignal }) {
     throwIfAborted(abortSignal);
-    const buf = await raceAbort(abortSignal, callNative(() => this[native].readFile(path)));
+    const buf = await raceAbort(abortSignal, callNative(() => this[native].readFile(stringArg(path, 'path'))));
     return buf === null ? null : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   async readTextFile({ path, encoding = 'utf-8', startLine, endLine, abortSignal }) {
     throwIfAborted(abortSignal);
-    const buf = await raceAbort(abortSignal, callNative(() => this[native].readFile(path)));
+    const buf = await raceAbort(abortSignal, callNative(() => this[native].readFile(stringArg(path, 'path'))));
     if (buf === null) return null;
     return extractLines({ text: buf.toString(encoding), startLine, endLine });
   }
 
   async writeFile({ path, content, abortSignal }) {
     throwIfAborted(abortSignal);
-    const writer = await callNative(() => this[native].openWrite(path));
+    const writer = await callNative(() => this[native].openWrite(stringArg(path, 'path')));
     await pipeToWriter(content, writer, abortSignal);
   }
 
   async writeBinaryFile({ path, content, abortSignal }) {
     throwIfAborted(abortSignal);
     const data = asBuffer(content);
-    const writer = await callNative(() => this[native].openWrite(path));
+    const writer = await callNative(() => this[native].openWrite(stringArg(path, 'path')));
     await writeChunks(data, writer, abortSignal);
   }
 
   async writeTextFile({ path, content, encoding = 'utf-8', abortSignal }) {
     throwIfAborted(abortSignal);
     const data = Buffer.from(content, encoding);
-    const writer = await callNative(() => this[native].openWrite(path));
+    const writer = await callNative(() => this[native].openWrite(stringArg(path, 'path')));
     await writeChunks(data, writer, abortSignal);
   }
 }

@@ -324,6 +324,24 @@ describe('bad arguments', () => {
     }
   });
 
+  const secret = { token: 'sk-napi-echo-secret' };
+  it.each([
+    ['command', () => session.run({ command: secret } as never)],
+    ['command', () => session.spawn({ command: [secret] } as never)],
+    ['workingDirectory', () => session.run({ command: 'true', workingDirectory: secret } as never)],
+    ['path', () => session.readTextFile({ path: secret } as never)],
+    ['path', () => session.readBinaryFile({ path: 42 } as never)],
+    ['path', () => session.readFile({ path: secret } as never)],
+    ['path', () => session.writeTextFile({ path: secret, content: 'x' } as never)],
+    ['env.BIG', () => session.run({ command: 'true', env: { BIG: 10n } } as never)],
+  ])('napi type errors echo values: a non-string `%s` is a coded error that names it and echoes nothing', async (field, call) => {
+    const err = await call().then(() => null, (e) => e);
+    expect(err?.code).toBe('ERR_MICROSANDBOX_INVALID_ARGUMENT');
+    expect(err.message).toContain(`\`${field}\``);
+    expect(err.message).not.toContain('sk-napi-echo-secret');
+    expect(err.message).not.toMatch(/Failed to convert|Object \{/);
+  });
+
   it.each([-1, 0, 1.5, Number.NaN, '4000', 65536, null])('getPortEndpoint refuses port %s', async (port) => {
     await expect(session.getPortEndpoint({ port } as never)).rejects.toMatchObject({ code: 'ERR_MICROSANDBOX_INVALID_ARGUMENT' });
   });

@@ -27,6 +27,18 @@ describe('session ids', () => {
   });
 });
 
+describe('napi type errors echo values', () => {
+  it('a createSession identity that is not a string is a coded error that echoes nothing', async () => {
+    for (const identity of [{ token: 'sk-identity-secret' }, 42, ['sk-identity-secret']]) {
+      const err = await provider.createSession({ identity } as never).then(() => null, (e) => e);
+      expect(err?.code).toBe('ERR_MICROSANDBOX_INVALID_ARGUMENT');
+      expect(err.message).toContain('`identity`');
+      expect(err.message).not.toContain('sk-identity-secret');
+      expect(err.message).not.toMatch(/Failed to convert/);
+    }
+  });
+});
+
 describe('prune options', () => {
   it.each([
     [{ keepNewest: -1 }, '`keepNewest`'],
