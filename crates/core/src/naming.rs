@@ -17,7 +17,7 @@ const MAX_READABLE_CHARS: usize = 40;
 /// two ids never share a name however long the prefix.
 pub fn session_name(prefix: Option<&str>, session_id: &str) -> String {
     let prefix = prefix.unwrap_or(PREFIX);
-    let hash = &blake3::hash(session_id.as_bytes()).to_hex()[..12];
+    let hash = &blake3::hash(session_id.as_bytes()).to_hex()[..HASH_HEX_CHARS];
     let budget = MAX_SANDBOX_NAME_BYTES.saturating_sub(prefix.len() + hash.len() + 2).min(MAX_READABLE_CHARS);
     let readable: String = session_id
         .chars()
@@ -27,8 +27,12 @@ pub fn session_name(prefix: Option<&str>, session_id: &str) -> String {
     format!("{prefix}-{readable}-{hash}")
 }
 
+/// Hex characters of the id's hash in a session name: 128 bits, so that nobody can search for an id
+/// whose session name is someone else's (records also keep the id, see `SessionRecord`).
+const HASH_HEX_CHARS: usize = 32;
+
 /// Longest settings `name` that still leaves room for the hash in session names.
-pub const MAX_PREFIX_BYTES: usize = MAX_SANDBOX_NAME_BYTES - 12 - 2 - 8;
+pub const MAX_PREFIX_BYTES: usize = MAX_SANDBOX_NAME_BYTES - HASH_HEX_CHARS - 2 - 8;
 
 /// A unique name for a session that cannot be resumed (no `sessionId`).
 pub fn anonymous_name() -> String {
@@ -64,6 +68,14 @@ mod tests {
         microsandbox::validate_sandbox_name(&a).unwrap();
         microsandbox::validate_sandbox_name(&session_name(None, &"x".repeat(500))).unwrap();
         microsandbox::validate_sandbox_name(&session_name(None, "")).unwrap();
+    }
+
+    #[test]
+    fn session_identity_names_keep_128_bits_of_the_ids_hash() {
+        let name = session_name(None, "chat");
+        let hash = name.rsplit('-').next().unwrap();
+        assert_eq!(hash.len(), 32, "{name}");
+        assert_eq!(hash, &blake3::hash(b"chat").to_hex()[..32]);
     }
 
     #[test]

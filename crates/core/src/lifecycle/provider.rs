@@ -288,7 +288,8 @@ pub(super) async fn resume_record(
     settings: Option<&CreateSettings>,
     cancel: &Cancel,
 ) -> Result<Session> {
-    if record.session_id.as_deref().is_some_and(|id| id != session_id) {
+    // The record must have been made for this very id: a name alone could collide.
+    if record.session_id.as_deref() != Some(session_id) {
         return Err(not_found(session_id));
     }
     host.preflight().await?;
@@ -356,4 +357,33 @@ pub async fn resume_by_session_id(host: &Arc<Host>, session_id: &str, cancel: &C
     let record =
         SessionRecord::find_by_session_id(host.cache_root(), session_id).ok_or_else(|| not_found(session_id))?;
     Ok(resume_record(host, record, session_id, None, cancel).await?.reporting_session_id(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn session_identity_a_resume_under_another_id_than_the_records_is_refused_before_any_runtime_call() {
+        let root = std::env::temp_dir().join(format!("aisdk-resume-id-{}", naming::sandbox_id()));
+        let host = Host::new(root.clone());
+        let record = |session_id: Option<&str>| SessionRecord {
+            name: naming::session_name(None, "victim"),
+            working_directory: "/root".to_owned(),
+            ports: Vec::new(),
+            public_hostname: None,
+            creator: None,
+            sandbox: None,
+            session_id: session_id.map(str::to_owned),
+            env: None,
+            brokered: Vec::new(),
+            brokers_credentials: false,
+        };
+        for (stored, asked) in [(Some("victim"), "attacker"), (None, "attacker")] {
+            let err = resume_record(&host, record(stored), asked, None, &Cancel::never()).await.err().unwrap();
+            assert_eq!(err.code, ErrorCode::SessionNotFound, "{stored:?}");
+            assert!(err.message.contains("attacker"));
+        }
+        let _ = std::fs::remove_dir_all(root);
+    }
 }

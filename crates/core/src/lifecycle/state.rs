@@ -90,9 +90,7 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
 /// The resumable session of `session_id` among `records`, whatever `name`
 /// prefix created it: its name ends with the id's hash.
 fn find_resumable<'a>(records: &'a [SessionRecord], session_id: &str) -> Option<&'a SessionRecord> {
-    let suffix = crate::naming::session_name(None, session_id);
-    let hash = &suffix[suffix.len() - 13..];
-    records.iter().find(|r| r.creator.is_none() && r.name.ends_with(hash))
+    records.iter().find(|r| r.creator.is_none() && r.session_id.as_deref() == Some(session_id))
 }
 
 /// Removes the resumable session of `session_id` (its microVM, leases and

@@ -5,11 +5,12 @@
 use crate::settings::CreateSettings;
 
 /// Bumped when the template layout or bootstrap semantics change.
-const SCHEMA: &str = "ai-sdk-microsandbox-template-2";
+const SCHEMA: &str = "ai-sdk-microsandbox-template-3";
 
 /// A blake3 hash of the identity, the resolved image reference, the workdir,
-/// env, pre-commands, cpus and memory (secrets are not: a template microVM
-/// never boots with them, see `lifecycle::boot`) (a fork resumes the template's
+/// env, pre-commands, the network policy and host ports the bootstrap ran
+/// under, cpus and memory (secrets are not: a template microVM never boots
+/// with them, see `lifecycle::boot`) (a fork resumes the template's
 /// running machine, so it has the template's), and the runtime version. The image's manifest digest
 /// is checked at use instead (a registry tag may move; see the record).
 pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) -> String {
@@ -30,6 +31,9 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     for command in &settings.bootstrap_pre_commands {
         field("pre", command);
     }
+    // The bootstrap ran under this egress: a template made under allow-all must not serve deny-all sessions.
+    let rules = settings.network_policy.to_microsandbox(&settings.allow_host_ports).ok();
+    field("network", &rules.and_then(|r| serde_json::to_string(&r).ok()).unwrap_or_default());
     field("cpus", &settings.cpus.map(|c| c.to_string()).unwrap_or_default());
     field("memory", &settings.memory_mib.map(|m| m.to_string()).unwrap_or_default());
     h.finalize().to_hex()[..32].to_owned()
@@ -67,6 +71,18 @@ mod tests {
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "memory": 2048 })), "img"));
         let ported = settings(serde_json::json!({ "ports": [{ "host": 1, "guest": 2 }] }));
         assert_eq!(base, template_key("id", &ported, "img"));
+    }
+
+    #[test]
+    fn template_identity_keys_the_network_policy_and_host_ports_the_bootstrap_ran_under() {
+        let base = template_key("id", &settings(serde_json::json!({})), "img");
+        let deny = settings(serde_json::json!({ "networkPolicy": { "mode": "deny-all" } }));
+        assert_ne!(base, template_key("id", &deny, "img"));
+        let custom = settings(serde_json::json!({ "networkPolicy": { "mode": "custom", "allowedHosts": ["a.com"] } }));
+        assert_ne!(template_key("id", &custom, "img"), template_key("id", &deny, "img"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "allowHostPorts": [8080] })), "img"));
+        let explicit = settings(serde_json::json!({ "networkPolicy": { "mode": "allow-all" } }));
+        assert_eq!(base, template_key("id", &explicit, "img"));
     }
 
     #[test]
