@@ -15,6 +15,33 @@ use crate::error::{Error, ErrorCode, Result};
 /// counted) rather than blocking the guest or growing host memory unbounded.
 const MAX_UNREAD_BYTES: usize = 64 * 1024 * 1024;
 
+/// Unread output kept for all processes of one session together: a guest
+/// that spawns many chatty processes nobody reads costs the host this much.
+pub const SESSION_UNREAD_BYTES: usize = 128 * 1024 * 1024;
+
+/// Unread output bytes held for one session's processes, against a limit.
+pub struct UnreadBudget {
+    used: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl UnreadBudget {
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Self { used: Default::default(), limit })
+    }
+
+    /// Takes `n` bytes if they fit.
+    fn take(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| used.checked_add(n).filter(|&u| u <= self.limit))
+            .is_ok()
+    }
+
+    fn give_back(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
 /// Output that `run()` keeps per stream: the first and the last half of it,
 /// with a marker line where the middle was cut. A guest that prints forever
 /// costs the host this much, not more.
@@ -27,6 +54,7 @@ const KILLED_EXIT_CODE: i32 = 137;
 pub struct OutputPipe {
     state: std::sync::Mutex<PipeState>,
     readable: Notify,
+    budget: Arc<UnreadBudget>,
 }
 
 #[derive(Default)]
@@ -39,8 +67,8 @@ struct PipeState {
 }
 
 impl OutputPipe {
-    fn new() -> Self {
-        Self { state: Default::default(), readable: Notify::new() }
+    fn new(budget: Arc<UnreadBudget>) -> Self {
+        Self { state: Default::default(), readable: Notify::new(), budget }
     }
 
     fn push(&self, data: Bytes) {
@@ -48,9 +76,9 @@ impl OutputPipe {
         if st.cancelled {
             return;
         }
-        if st.unread + data.len() > MAX_UNREAD_BYTES {
+        if st.unread + data.len() > MAX_UNREAD_BYTES || !self.budget.take(data.len()) {
             if st.discarded == 0 {
-                tracing::warn!("process output unread beyond {MAX_UNREAD_BYTES} bytes; discarding the rest");
+                tracing::warn!("process output unread beyond the stream's or the session's bound; discarding the rest");
             }
             st.discarded += data.len() as u64;
             return;
@@ -74,6 +102,7 @@ impl OutputPipe {
                 let mut st = self.state.lock().unwrap();
                 if let Some(chunk) = st.chunks.pop_front() {
                     st.unread -= chunk.len();
+                    self.budget.give_back(chunk.len());
                     return Some(chunk);
                 }
                 if st.closed || st.cancelled {
@@ -99,9 +128,18 @@ impl OutputPipe {
         let mut st = self.state.lock().unwrap();
         st.cancelled = true;
         st.chunks.clear();
+        self.budget.give_back(st.unread);
         st.unread = 0;
         drop(st);
         self.readable.notify_one();
+    }
+}
+
+/// Output nobody will read any more stops counting against the session.
+impl Drop for OutputPipe {
+    fn drop(&mut self) {
+        let unread = self.state.get_mut().map(|st| st.unread).unwrap_or(0);
+        self.budget.give_back(unread);
     }
 }
 
@@ -195,6 +233,7 @@ impl Process {
         command: &str,
         cwd: String,
         env: BTreeMap<String, String>,
+        budget: Arc<UnreadBudget>,
     ) -> Result<Arc<Self>> {
         let mut handle = sandbox
             .exec_stream_with(shell, |o| o.args(["-c", command]).cwd(cwd).envs(env).stdin_bytes(Vec::new()))
@@ -202,7 +241,7 @@ impl Process {
             .map_err(Error::from)?;
         let pid = first_pid(&mut handle).await?;
         let control = handle.control();
-        Ok(Self::drain(sandbox, pid, KillTarget::Exec(control), handle, None, 0))
+        Ok(Self::drain(sandbox, pid, KillTarget::Exec(control), handle, None, 0, budget))
     }
 
     /// Starts a command in its own guest session, detached from any exec, so
@@ -214,6 +253,7 @@ impl Process {
         command: &str,
         cwd: String,
         env: BTreeMap<String, String>,
+        budget: Arc<UnreadBudget>,
     ) -> Result<Arc<Self>> {
         let dir = format!("{RUN_DIR}/{}", crate::naming::anonymous_name());
         let launch = sandbox
@@ -230,7 +270,7 @@ impl Process {
         })?;
         let mut attempts = 0;
         let handle = stream_detached(&sandbox, &dir, pid, [0, 0], &mut attempts).await?;
-        Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir), attempts))
+        Ok(Self::drain(sandbox, pid, KillTarget::Detached, handle, Some(dir), attempts, budget))
     }
 
     /// Drains the exec in the background; its exit ends both pipes. For a
@@ -242,14 +282,15 @@ impl Process {
         mut handle: ExecHandle,
         detached_dir: Option<String>,
         mut stream_attempts: u32,
+        budget: Arc<UnreadBudget>,
     ) -> Arc<Self> {
         let (exit_tx, exit) = watch::channel(None);
         let process = Arc::new(Self {
             pid,
             sandbox: sandbox.clone(),
             kill_target,
-            stdout: Arc::new(OutputPipe::new()),
-            stderr: Arc::new(OutputPipe::new()),
+            stdout: Arc::new(OutputPipe::new(budget.clone())),
+            stderr: Arc::new(OutputPipe::new(budget)),
             exit,
             killed: AtomicBool::new(false),
             kill_lock: Mutex::new(()),
@@ -503,8 +544,33 @@ mod tests {
     }
 
     #[test]
+    fn unread_output_is_capped_per_session_across_processes() {
+        let budget = UnreadBudget::new(SESSION_UNREAD_BYTES);
+        let chunk = Bytes::from(vec![0u8; 1024 * 1024]);
+        // Three processes of one session, each flooding both streams, nobody reading.
+        let pipes: Vec<OutputPipe> = (0..6).map(|_| OutputPipe::new(budget.clone())).collect();
+        for _ in 0..(MAX_UNREAD_BYTES / chunk.len()) {
+            for pipe in &pipes {
+                pipe.push(chunk.clone());
+            }
+        }
+        let held: usize = pipes.iter().map(|p| p.state.lock().unwrap().unread).sum();
+        assert_eq!(held, SESSION_UNREAD_BYTES);
+        // Cancelling or dropping a pipe gives its share back to the others.
+        pipes[0].cancel();
+        let mut pipes = pipes.into_iter().skip(1);
+        drop(pipes.next());
+        let last = pipes.next_back().unwrap();
+        let before = last.state.lock().unwrap().unread;
+        for _ in 0..4 {
+            last.push(chunk.clone());
+        }
+        assert_eq!(last.state.lock().unwrap().unread, before + 4 * chunk.len());
+    }
+
+    #[test]
     fn unread_output_is_bounded_and_counted() {
-        let pipe = OutputPipe::new();
+        let pipe = OutputPipe::new(UnreadBudget::new(usize::MAX));
         let chunk = Bytes::from(vec![0u8; 1024 * 1024]);
         for _ in 0..(MAX_UNREAD_BYTES / chunk.len() + 3) {
             pipe.push(chunk.clone());

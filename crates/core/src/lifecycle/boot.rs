@@ -44,6 +44,7 @@ impl Provider {
             session_id: target.session_id.map(str::to_owned),
             env: Some(settings.guest_env(target.intercepts_https)),
             brokered: Vec::new(),
+            allow_host_ports: settings.allow_host_ports.clone(),
             brokers_credentials: target.intercepts_https && settings.broker_credentials,
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
@@ -300,6 +301,7 @@ async fn run_bootstrap_pre_commands(
             command,
             guest.working_directory.clone(),
             guest.env.clone(),
+            crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES),
         )
         .await?;
         let out = process.collect().await;

@@ -86,6 +86,7 @@ impl Provider {
             session_id: Some(session_id.to_owned()),
             env: Some(settings.guest_env(settings.intercepts_https())),
             brokered: Vec::new(),
+            allow_host_ports: settings.allow_host_ports.clone(),
             brokers_credentials: member.brokers_credentials(),
         };
         if let Err(err) = record.save(cache_root) {

@@ -199,9 +199,13 @@ impl Provider {
         let name = target.name;
         let _creating = self.host.creating(name);
         let live = live_sandbox_names().await?;
+        // No session's guest may reach this one's ports through its `allowHostPorts`.
+        let mut reserved = settings.allow_host_ports.clone();
+        reserved.extend(SessionRecord::all(self.host.cache_root()).into_iter().flat_map(|r| r.allow_host_ports));
         let ports = PortLeases::new(self.host.cache_root()).acquire(
             name,
             &settings.ports,
+            &reserved,
             &|owner| live.contains(owner) || self.host.is_creating(owner),
             &self.host,
         )?;
@@ -378,6 +382,7 @@ mod tests {
             env: None,
             brokered: Vec::new(),
             brokers_credentials: false,
+            allow_host_ports: Vec::new(),
         };
         for (stored, asked) in [(Some("victim"), "attacker"), (None, "attacker")] {
             let err = resume_record(&host, record(stored), asked, None, &Cancel::never()).await.err().unwrap();

@@ -39,6 +39,9 @@ pub struct SessionRecord {
     /// The microVM intercepts HTTPS and accepts request transformations.
     #[serde(default)]
     pub brokers_credentials: bool,
+    /// Host ports its guest may reach: never leased to another session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_host_ports: Vec<u16>,
 }
 
 fn store(cache_root: &Path) -> JsonDir {
@@ -93,6 +96,7 @@ mod tests {
             env: None,
             brokered: Vec::new(),
             brokers_credentials: false,
+            allow_host_ports: Vec::new(),
         }
     }
 

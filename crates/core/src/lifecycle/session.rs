@@ -62,6 +62,8 @@ pub struct Session {
     base_swaps: Vec<(String, String)>,
     /// Those and the brokered credentials'.
     swaps: std::sync::RwLock<Vec<(String, String)>>,
+    /// Output of this session's processes that nobody has read yet, all streams together.
+    unread: Arc<crate::process::UnreadBudget>,
     /// Whether the microVM booted with HTTPS interception, so it can broker credentials.
     brokers_credentials: bool,
     /// The request transformations in force, as runtime secrets.
@@ -95,6 +97,7 @@ impl Session {
             keepalive: std::sync::Mutex::new(None),
             base_swaps: Vec::new(),
             swaps: std::sync::RwLock::new(Vec::new()),
+            unread: crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES),
             brokers_credentials: false,
             brokered: Mutex::new(Vec::new()),
         }
@@ -346,7 +349,9 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::exec(self.sandbox(), &self.guest.shell, command, cwd, env).await.map_err(|e| self.stopped_or(e))
+        Process::exec(self.sandbox(), &self.guest.shell, command, cwd, env, self.unread.clone())
+            .await
+            .map_err(|e| self.stopped_or(e))
     }
 
     /// Starts `command` detached from this host process, for `spawn()`: it
@@ -361,7 +366,7 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::spawn_detached(self.sandbox(), &self.guest.shell, command, cwd, env)
+        Process::spawn_detached(self.sandbox(), &self.guest.shell, command, cwd, env, self.unread.clone())
             .await
             .map_err(|e| self.stopped_or(e))
     }

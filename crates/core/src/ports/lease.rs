@@ -34,11 +34,14 @@ impl PortLeases {
 
     /// Leases one host port per setting for `owner`: the configured host port
     /// when it is free, otherwise one the OS hands out. `is_alive` tells
-    /// whether another lease's sandbox exists.
+    /// whether another lease's sandbox exists. TCP ports in `reserved` (some
+    /// session's `allowHostPorts`) are never leased: that session's guest could
+    /// reach this one's published port.
     pub fn acquire(
         &self,
         owner: &str,
         wanted: &[PortSetting],
+        reserved: &[u16],
         is_alive: &dyn Fn(&str) -> bool,
         host: &Host,
     ) -> Result<Vec<LeasedPort>> {
@@ -48,7 +51,7 @@ impl PortLeases {
         let _guard = self.lock()?;
         let mut leased = Vec::new();
         let result = wanted.iter().try_for_each(|want| {
-            let port = self.pick(owner, want, is_alive, host)?;
+            let port = self.pick(owner, want, reserved, is_alive, host)?;
             self.write_lease(want.protocol, port, owner, host)?;
             leased.push(LeasedPort { guest: want.guest, host: port, bind: want.bind, protocol: want.protocol });
             Ok(())
@@ -95,8 +98,17 @@ impl PortLeases {
         Ok(())
     }
 
-    fn pick(&self, owner: &str, want: &PortSetting, is_alive: &dyn Fn(&str) -> bool, host: &Host) -> Result<u16> {
-        if self.available(owner, want.protocol, want.host, is_alive, host)
+    fn pick(
+        &self,
+        owner: &str,
+        want: &PortSetting,
+        reserved: &[u16],
+        is_alive: &dyn Fn(&str) -> bool,
+        host: &Host,
+    ) -> Result<u16> {
+        let allowed = |port: u16| !(want.protocol == PortProtocol::Tcp && reserved.contains(&port));
+        if allowed(want.host)
+            && self.available(owner, want.protocol, want.host, is_alive, host)
             && bindable(want.protocol, want.bind, want.host)
         {
             return Ok(want.host);
@@ -104,7 +116,7 @@ impl PortLeases {
         // The OS picks an unused ephemeral port; retry the rare one leased by a stopped session.
         for _ in 0..64 {
             let port = ephemeral_port(want.protocol, want.bind)?;
-            if self.available(owner, want.protocol, port, is_alive, host) {
+            if allowed(port) && self.available(owner, want.protocol, port, is_alive, host) {
                 return Ok(port);
             }
         }
@@ -210,12 +222,12 @@ mod tests {
         let (leases, dir, host) = temp_leases("distinct");
         let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
         let alive = |_: &str| true;
-        let a = leases.acquire("a", &[tcp(free, 4000)], &alive, &host).unwrap();
-        let b = leases.acquire("b", &[tcp(free, 4000)], &alive, &host).unwrap();
+        let a = leases.acquire("a", &[tcp(free, 4000)], &[], &alive, &host).unwrap();
+        let b = leases.acquire("b", &[tcp(free, 4000)], &[], &alive, &host).unwrap();
         assert_eq!(a[0].host, free, "first owner gets the configured host port");
         assert_ne!(b[0].host, free, "second owner gets another one");
         assert_eq!(
-            leases.acquire("a", &[tcp(free, 4000)], &alive, &host).unwrap()[0].host,
+            leases.acquire("a", &[tcp(free, 4000)], &[], &alive, &host).unwrap()[0].host,
             free,
             "re-acquire keeps it"
         );
@@ -226,10 +238,21 @@ mod tests {
     fn stale_and_released_leases_are_reclaimed() {
         let (leases, dir, host) = temp_leases("stale");
         let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
-        let a = leases.acquire("gone", &[tcp(free, 80)], &|_| true, &host).unwrap();
-        assert_eq!(leases.acquire("b", &[tcp(free, 80)], &|owner| owner != "gone", &host).unwrap()[0].host, free);
+        let a = leases.acquire("gone", &[tcp(free, 80)], &[], &|_| true, &host).unwrap();
+        assert_eq!(leases.acquire("b", &[tcp(free, 80)], &[], &|owner| owner != "gone", &host).unwrap()[0].host, free);
         leases.release("gone", &a).unwrap();
         assert!(dir.join("ports").join(format!("tcp-{free}")).exists(), "release leaves b's lease alone");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn leases_and_allow_host_ports_a_port_in_some_sessions_allow_host_ports_is_never_leased() {
+        let (leases, dir, host) = temp_leases("reserved");
+        let free = ephemeral_port(PortProtocol::Tcp, IpAddr::from([127, 0, 0, 1])).unwrap();
+        let got = leases.acquire("a", &[tcp(free, 4000)], &[free], &|_| true, &host).unwrap();
+        assert_ne!(got[0].host, free, "the preferred port is another session's allowHostPorts");
+        let udp = PortSetting { protocol: PortProtocol::Udp, ..tcp(free, 53) };
+        assert_eq!(leases.acquire("b", &[udp], &[free], &|_| true, &host).unwrap()[0].host, free, "allowHostPorts are TCP");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -238,7 +261,7 @@ mod tests {
         let (leases, dir, host) = temp_leases("busy");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let busy = listener.local_addr().unwrap().port();
-        let got = leases.acquire("a", &[tcp(busy, 4000)], &|_| true, &host).unwrap();
+        let got = leases.acquire("a", &[tcp(busy, 4000)], &[], &|_| true, &host).unwrap();
         assert_ne!(got[0].host, busy);
         std::fs::remove_dir_all(dir).unwrap();
     }
