@@ -148,6 +148,43 @@ describe('guest egress by network mode', () => {
   });
 });
 
+describe("the host's own addresses", () => {
+  // Documentation addresses (TEST-NET-2, 2001:db8::/32) added to the test host's loopback interface:
+  // nothing leaves the test host even if the rule fails. A service listening on `::` answers on both.
+  const own = ['198.51.100.7/32', '2001:db8::7/128'];
+  const ip = (args: string) => execSync(`ip ${args}`, { stdio: 'pipe' });
+
+  it('are denied to allow-all and custom guests: a host service on :: is not reachable through 198.51.100.7 or 2001:db8::7', async () => {
+    for (const address of own) ip(`addr add ${address} dev lo`);
+    const server = http.createServer((_, res) => res.end('host-own-address-service'));
+    try {
+      server.listen(0, '::');
+      await once(server, 'listening');
+      const port = (server.address() as AddressInfo).port;
+      const urls = { v4: `http://198.51.100.7:${port}/`, v6: `http://[2001:db8::7]:${port}/` };
+      // The positive control: from the host itself, both addresses reach the service.
+      for (const url of Object.values(urls)) expect(await fetch(url).then((r) => r.text())).toBe('host-own-address-service');
+      for (const networkPolicy of [
+        { mode: 'allow-all' as const },
+        { mode: 'custom' as const, allowedCIDRs: ['0.0.0.0/0', '::/0'] },
+      ]) {
+        await withSession({ networkPolicy }, async (s) => {
+          await s.writeTextFile({ path: '/tmp/net-probe.mjs', content: probeScript });
+          const targets = { v4: { http: urls.v4 }, v6: { http: urls.v6 } };
+          const { stdout } = await s.run({ command: 'node /tmp/net-probe.mjs "$TARGETS"', env: { TARGETS: JSON.stringify(targets) } });
+          console.log(networkPolicy.mode, stdout);
+          const matrix = JSON.parse(stdout) as Record<string, Probe>;
+          expect(matrix.v4.ok, `${networkPolicy.mode} reached the host through 198.51.100.7`).toBe(false);
+          expect(matrix.v6.ok, `${networkPolicy.mode} reached the host through 2001:db8::7`).toBe(false);
+        });
+      }
+    } finally {
+      server.close();
+      for (const address of own) ip(`addr del ${address} dev lo`);
+    }
+  });
+});
+
 /**
  * A TLS server on the test host's port 443 for `host.microsandbox.internal` (the runtime's alias for
  * the host), signed by a private CA that the runtime's upstream verification trusts through

@@ -291,6 +291,47 @@ describe('files are safe to abort and bounded to read', () => {
   });
 });
 
+describe('whole-file reads bounded by what is read, not by stat', () => {
+  it('/proc/self/pagemap, /proc/kcore and a symlink swapped to a device fail promptly with ERR_MICROSANDBOX_FS, and host RSS stays bounded', async () => {
+    const limit = 64 * 2 ** 20;
+    const rss = () => process.memoryUsage().rss;
+    const before = rss();
+    let peak = before;
+    const watch = setInterval(() => (peak = Math.max(peak, rss())), 100);
+    try {
+      // procfs says 0 bytes and never ends: the read stops at its limit.
+      const started = Date.now();
+      await expect(session.readBinaryFile({ path: '/proc/self/pagemap' })).rejects.toMatchObject({
+        code: 'ERR_MICROSANDBOX_FS',
+        message: expect.stringContaining(`more than ${limit} bytes`),
+      });
+      console.log(`pagemap refused after ${Date.now() - started} ms`);
+      const kcore = await session.readTextFile({ path: '/proc/kcore' }).then(
+        (text) => (text === null ? 'absent in this guest kernel' : `read ${text.length} chars`),
+        (e) => e.code,
+      );
+      expect(['ERR_MICROSANDBOX_FS', 'absent in this guest kernel']).toContain(kcore);
+      // A guest swapping a symlink between a small file and /dev/zero while we read it.
+      await session.run({ command: 'printf small > /tmp/race-small' });
+      const loop = await session.spawn({
+        command: 'while :; do ln -sfn /tmp/race-small /tmp/race; ln -sfn /dev/zero /tmp/race; done',
+      });
+      const outcomes = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        outcomes.add(await session.readTextFile({ path: '/tmp/race' }).then((t) => `content ${t}`, (e) => e.code));
+      }
+      await loop.kill();
+      console.log(`racing symlink outcomes: ${[...outcomes].join(', ')}; host RSS +${((peak - before) / 2 ** 20).toFixed(0)} MiB at peak`);
+      expect([...outcomes].every((o) => o === 'content small' || o === 'ERR_MICROSANDBOX_FS' || o === 'content null')).toBe(true);
+    } finally {
+      clearInterval(watch);
+    }
+    // One whole read holds at most the limit (plus the transfer's buffers).
+    expect(peak - before).toBeLessThan(3 * limit);
+    expect((await session.run({ command: 'echo alive' })).stdout).toBe('alive\n');
+  });
+});
+
 describe('run output is bounded', () => {
   it('keeps the head and the tail of a flood and says how much it cut', async () => {
     const { exitCode, stdout } = await session.run({

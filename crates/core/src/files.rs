@@ -63,8 +63,10 @@ fn fs_error(path: &str, err: MicrosandboxError) -> Error {
 }
 
 /// Largest file that `read` returns whole (readBinaryFile/readTextFile need
-/// it in host memory at once); bigger files are read with `open_read`.
-pub const MAX_WHOLE_READ_BYTES: u64 = 512 * 1024 * 1024;
+/// it in host memory at once); bigger files are read with `open_read`. It
+/// bounds the bytes received, not the size `stat` reports: procfs files say 0
+/// and never end, and a symlink can be swapped to a device after the check.
+pub const MAX_WHOLE_READ_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Fails for anything but a regular file (after following symlinks), and
 /// answers whether the path exists. A directory would hang the agent's read,
@@ -89,23 +91,36 @@ async fn check_readable(sandbox: &microsandbox::Sandbox, path: &str) -> Result<O
 }
 
 pub(crate) async fn read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<Bytes>> {
-    let Some(size) = check_readable(sandbox, path).await? else { return Ok(None) };
-    if size > MAX_WHOLE_READ_BYTES {
-        return Err(Error::new(
+    let too_big = || {
+        Error::new(
             ErrorCode::FileSystem,
             format!(
-                "cannot read guest file {path} whole: it has {size} bytes, more than {MAX_WHOLE_READ_BYTES}; \
-                 stream it with readFile()"
+                "cannot read guest file {path} whole: it has more than {MAX_WHOLE_READ_BYTES} bytes; stream it with readFile()"
             ),
-        ));
+        )
+    };
+    let Some(size) = check_readable(sandbox, path).await? else { return Ok(None) };
+    if size > MAX_WHOLE_READ_BYTES {
+        return Err(too_big());
     }
-    match sandbox.fs().read(path).await {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) => match classify(path, err) {
-            FsFailure::Missing => Ok(None),
-            FsFailure::Other(e) => Err(e),
-        },
+    let mut stream = match sandbox.fs().read_stream(path).await {
+        Ok(stream) => stream,
+        Err(err) => {
+            return match classify(path, err) {
+                FsFailure::Missing => Ok(None),
+                FsFailure::Other(e) => Err(e),
+            };
+        }
+    };
+    let mut content = bytes::BytesMut::with_capacity(size as usize);
+    while let Some(chunk) = stream.recv().await.map_err(|e| fs_error(path, e))? {
+        // Dropping the stream ends the guest side's read.
+        if (content.len() + chunk.len()) as u64 > MAX_WHOLE_READ_BYTES {
+            return Err(too_big());
+        }
+        content.extend_from_slice(&chunk);
     }
+    Ok(Some(content.freeze()))
 }
 
 /// A file being read in chunks; host memory holds one chunk at a time.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 mod guest;
 pub mod host;
+pub mod host_addresses;
 pub mod image;
 pub mod input;
 pub mod inventory;

@@ -1,6 +1,8 @@
 //! Network policy: the harness's `HarnessV1NetworkPolicy` shape mapped onto
 //! microsandbox's first-match-wins rule list.
 
+use std::net::IpAddr;
+
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -63,7 +65,7 @@ impl NetworkPolicySetting {
             }
         }
         // Build once now so malformed CIDRs fail at construction time.
-        policy.to_microsandbox(&[])?;
+        policy.to_microsandbox(&[], &[])?;
         Ok(policy)
     }
 
@@ -73,7 +75,14 @@ impl NetworkPolicySetting {
     /// Then allow-all adds DNS and the public internet; custom adds its hosts
     /// (which also makes exactly those names resolve) and CIDRs; deny-all adds
     /// nothing. Ingress stays allowed: published ports (the agent bridge) need it.
-    pub fn to_microsandbox(&self, host_ports: &[u16]) -> Result<microsandbox::NetworkPolicy> {
+    ///
+    /// `host_addresses` are the host's own addresses (see [`crate::host_addresses`]),
+    /// denied in every mode: the runtime would dial them like the internet.
+    pub fn to_microsandbox(
+        &self,
+        host_ports: &[u16],
+        host_addresses: &[IpAddr],
+    ) -> Result<microsandbox::NetworkPolicy> {
         use microsandbox::{NetworkAction, NetworkPolicy};
         let mut builder = NetworkPolicy::builder().default_deny().default_ingress(NetworkAction::Allow);
         if let Self::Custom { denied_cidrs, .. } = self {
@@ -94,6 +103,10 @@ impl NetworkPolicySetting {
         builder = builder.egress(|r| r.deny_multicast());
         for cidr in METADATA_CIDRS.iter().chain(&UNROUTED_OR_TRANSLATED_CIDRS) {
             builder = builder.egress(|r| r.deny().cidr(*cidr));
+        }
+        for address in host_addresses {
+            let bits = if address.is_ipv4() { 32 } else { 128 };
+            builder = builder.egress(|r| r.deny().cidr(format!("{address}/{bits}")));
         }
         builder = match self {
             Self::AllowAll => builder.egress(|r| r.udp().tcp().port(53).allow_host()).egress(|r| r.allow_public()),
@@ -193,7 +206,11 @@ mod tests {
 
     /// The rule list as the runtime receives it, one compact line per rule.
     fn rules(policy: &Value, host_ports: &[u16]) -> Vec<String> {
-        let ms = NetworkPolicySetting::parse(policy).unwrap().to_microsandbox(host_ports).unwrap();
+        rules_with(policy, host_ports, &[])
+    }
+
+    fn rules_with(policy: &Value, host_ports: &[u16], host_addresses: &[IpAddr]) -> Vec<String> {
+        let ms = NetworkPolicySetting::parse(policy).unwrap().to_microsandbox(host_ports, host_addresses).unwrap();
         let ms = serde_json::to_value(ms).unwrap();
         assert_eq!(ms["default_egress"], "deny");
         assert_eq!(ms["default_ingress"], "allow", "published ports need ingress");
@@ -257,7 +274,34 @@ mod tests {
             for cidr in ["0.0.0.0/8", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32"] {
                 let deny = r.iter().position(|rule| rule == &format!("deny cidr:{cidr}"));
                 let first_allow = r.iter().position(|rule| rule.starts_with("allow")).unwrap_or(r.len());
-                assert!(deny.is_some_and(|d| d < first_allow), "{policy}: {cidr} is not denied before any allow: {r:?}");
+                assert!(
+                    deny.is_some_and(|d| d < first_allow),
+                    "{policy}: {cidr} is not denied before any allow: {r:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn host_own_addresses_are_denied_in_every_mode_before_any_allow() {
+        let own: Vec<IpAddr> = vec!["198.51.100.7".parse().unwrap(), "2001:db8::7".parse().unwrap()];
+        for policy in [
+            json!({ "mode": "allow-all" }),
+            json!({ "mode": "deny-all" }),
+            json!({ "mode": "custom", "allowedCIDRs": ["0.0.0.0/0", "::/0"], "allowedHosts": ["example.com"] }),
+        ] {
+            let r = rules_with(&policy, &[8080], &own);
+            for cidr in ["198.51.100.7/32", "2001:db8::7/128"] {
+                let deny = r.iter().position(|rule| rule == &format!("deny cidr:{cidr}"));
+                // Only the host ports the caller opted into (at the gateway) come first.
+                let first_allow = r
+                    .iter()
+                    .position(|rule| rule.starts_with("allow") && !rule.contains("group:host tcp 8080"))
+                    .unwrap_or(r.len());
+                assert!(
+                    deny.is_some_and(|d| d < first_allow),
+                    "{policy}: {cidr} is not denied before the allows: {r:?}"
+                );
             }
         }
     }

@@ -51,6 +51,10 @@ impl Provider {
         record.save(self.host.cache_root())?;
         let started = std::time::Instant::now();
         match template {
+            Some(t) if target.intercepts_https => self.progress.report(
+                "fork",
+                format!("booting microVM {name} from the disk of template {} (HTTPS interception)", &t.key[..12]),
+            ),
             Some(t) => self.progress.report("fork", format!("forking microVM {name} from template {}", &t.key[..12])),
             None => self.progress.report("boot", format!("booting microVM {name}")),
         }
@@ -279,7 +283,7 @@ fn configure<B: BootBuilder>(
 fn network_policy(settings: &CreateSettings) -> std::result::Result<microsandbox::NetworkPolicy, MicrosandboxError> {
     settings
         .network_policy
-        .to_microsandbox(&settings.allow_host_ports)
+        .to_microsandbox(&settings.allow_host_ports, &crate::host_addresses::current())
         .map_err(|e| MicrosandboxError::InvalidConfig(e.message))
 }
 

@@ -252,7 +252,11 @@ mod tests {
         let got = leases.acquire("a", &[tcp(free, 4000)], &[free], &|_| true, &host).unwrap();
         assert_ne!(got[0].host, free, "the preferred port is another session's allowHostPorts");
         let udp = PortSetting { protocol: PortProtocol::Udp, ..tcp(free, 53) };
-        assert_eq!(leases.acquire("b", &[udp], &[free], &|_| true, &host).unwrap()[0].host, free, "allowHostPorts are TCP");
+        assert_eq!(
+            leases.acquire("b", &[udp], &[free], &|_| true, &host).unwrap()[0].host,
+            free,
+            "allowHostPorts are TCP"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -32,7 +32,8 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
         field("pre", command);
     }
     // The bootstrap ran under this egress: a template made under allow-all must not serve deny-all sessions.
-    let rules = settings.network_policy.to_microsandbox(&settings.allow_host_ports).ok();
+    // (The host's own addresses are left out: they change with the host's network, not the guest.)
+    let rules = settings.network_policy.to_microsandbox(&settings.allow_host_ports, &[]).ok();
     field("network", &rules.and_then(|r| serde_json::to_string(&r).ok()).unwrap_or_default());
     field("cpus", &settings.cpus.map(|c| c.to_string()).unwrap_or_default());
     field("memory", &settings.memory_mib.map(|m| m.to_string()).unwrap_or_default());
