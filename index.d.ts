@@ -16,8 +16,8 @@ export interface MicrosandboxPort {
 
 /**
  * Same shape as the harness's `HarnessV1NetworkPolicy`. In every mode the guest cannot reach the host
- * (except `allowHostPorts`), loopback, private ranges, link-local, cloud metadata or multicast addresses,
- * and ingress to published ports stays allowed.
+ * (except `allowHostPorts`) on any of its addresses, loopback, private ranges, link-local, cloud metadata,
+ * multicast or IPv4-embedding (NAT64, 6to4, Teredo) addresses, and ingress to published ports stays allowed.
  */
 export type MicrosandboxNetworkPolicy =
   /** The public internet, with DNS. The default. */
@@ -68,7 +68,7 @@ export interface MicrosandboxCreateSettings {
   /**
    * Host TCP ports the guest may reach at `host.microsandbox.internal` (a local model server, a dev
    * database), in any network mode. Only these ports: other sessions' published ports stay unreachable
-   * unless you list them.
+   * unless you list them, and none is ever leased to another session. Not 53 (the host's resolver).
    */
   allowHostPorts?: number[];
   /**
