@@ -2,13 +2,16 @@
 // guest can neither send terminal sequences (OSC 52 writes the clipboard, CSI moves the cursor)
 // nor forge lines of its own.
 
+const NAMED = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 /** `text` with every C0/C1 control character, DEL and backslash written as an escape. */
 export function printable(text) {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (c) => {
-    if (c === '\\') return '\\\\';
-    if (c === '\t') return '\\t';
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  });
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0);
+    if (NAMED[c]) out += NAMED[c];
+    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += c;
+  }
+  return out;
 }

@@ -108,7 +108,7 @@ describe('a session with a sessionId', () => {
     await again.run({ command: `printf 'osc\\033]52;c;cHduZWQ=\\007 forged\\n2026-01-01T00:00:00Z runtime: fake\\n'` });
     const text = execFileSync(process.execPath, [cli, 'logs', sessionId], { encoding: 'utf8' });
     expect(text).toContain('osc\\x1b]52;c;cHduZWQ=\\x07 forged');
-    expect(text).not.toMatch(/[\u001b\u0007]/);
+    expect(text.includes('\u001b') || text.includes('\u0007')).toBe(false);
     expect(text.split('\n').some((line) => line.startsWith('2026-01-01T00:00:00Z runtime: fake'))).toBe(false);
     expect(execFileSync(process.execPath, [cli, 'logs', sessionId, '--raw'], { encoding: 'utf8' })).toContain('\u001b]52;c;');
     expect(execFileSync(process.execPath, [cli, 'rm', sessionId], { encoding: 'utf8' })).toBe(`removed ${again.id}\n`);
