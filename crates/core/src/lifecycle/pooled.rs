@@ -122,7 +122,7 @@ impl Provider {
             name: &naming::anonymous_name(),
             session_id: None,
             ownership: Ownership::Ephemeral,
-            lifetime: Lifetime::of(settings, Ownership::Resumable),
+            lifetime: member_lifetime(settings),
             detached: true,
             intercepts_https: settings.intercepts_https(),
         };
@@ -142,5 +142,32 @@ impl Provider {
         if let Some(pool) = &self.pool {
             pool.close(self.pool_maker()).await;
         }
+    }
+}
+
+/// A member waits for a create that may never come, in a microVM that outlives
+/// its process: it gets the idle bound of sessions without an id, so that a
+/// member of a killed process stops by itself (its process kept it fresh while
+/// alive). The runtime keeps a boot's bound, so a session handed over keeps it
+/// too: stopped once no process has held it that long, its disk kept for a resume.
+fn member_lifetime(settings: &crate::settings::CreateSettings) -> Lifetime {
+    Lifetime::of(settings, Ownership::Ephemeral)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warm_pool_members_of_a_killed_process_stop_by_themselves_after_the_idle_bound() {
+        let settings = |v: serde_json::Value| match Settings::parse(&v).unwrap() {
+            Settings::Create(s) => s,
+            Settings::Wrap(_) => unreachable!(),
+        };
+        let default = member_lifetime(&settings(serde_json::json!({ "image": "x", "warmPool": { "size": 1 } })));
+        assert_eq!(default.idle_timeout_secs, Some(super::super::lifetime::DEFAULT_EPHEMERAL_IDLE_SECS));
+        assert!(default.keepalive_interval().is_some(), "a live owner keeps its members fresh");
+        let chosen = member_lifetime(&settings(serde_json::json!({ "image": "x", "idleTimeoutMs": 60_000 })));
+        assert_eq!(chosen.idle_timeout_secs, Some(60));
     }
 }
