@@ -148,7 +148,7 @@ export declare function removeSessionById(sessionId: any): Promise<string | null
  * Starts resuming the session created for `sandboxId`, from what its create
  * recorded (no settings needed); `cancel()` stops waiting and leaves it as it is.
  */
-export declare function resumeSandboxSession(sandboxId: any): NativePendingSession
+export declare function resumeSandboxSession(sandboxId: any, options: any): NativePendingSession
 
 /** The last `tail` log lines of a session, by `sessionId` or by the name `ls` shows. */
 export declare function sessionLogs(target: string, tail: number): Promise<Array<StateLogLine>>

@@ -68,7 +68,7 @@ export interface MicrosandboxCreateSettings {
   /**
    * Host TCP ports the guest may reach at `host.microsandbox.internal` (a local model server, a dev
    * database), in any network mode. Only these ports: other sessions' published ports stay unreachable
-   * unless you list them, and none is ever leased to another session. Not 53 (the host's resolver).
+   * unless you list them, and none is leased to another session while this one exists. Not 53 (the host's resolver).
    */
   allowHostPorts?: number[];
   /**

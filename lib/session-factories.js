@@ -2,6 +2,7 @@
 // session, from the agent's template, and hands it to
 // `agent.createSession({ sandboxSession })`. Same core path as the provider.
 import { createSession, resumeSession } from './create-session.js';
+import { stringArg } from './args.js';
 import { callNativeSync, MicrosandboxError } from './errors.js';
 import { plainJson } from './json.js';
 import { NativeProvider, resumeSandboxSession } from './native.js';
@@ -16,16 +17,19 @@ function optionsObject(options, fn) {
   return options;
 }
 
-/** `{ identity, prepare }` as `HarnessV1SandboxTemplate` has it: the core's identity and first-create setup. */
+/** `{ identity, prepare }` (`HarnessV1SandboxTemplate`) as the core's identity and first-create setup callback. */
 function templateParts(template) {
   if (template == null) return {};
-  if (typeof template !== 'object' || typeof template.identity !== 'string' || typeof template.prepare !== 'function') {
+  if (typeof template?.prepare !== 'function') {
     throw new MicrosandboxError(
       'ERR_MICROSANDBOX_INVALID_ARGUMENT',
-      '`template` must be { identity: string, prepare({ session, abortSignal }) }, as `await agent.getSandboxTemplate()` returns',
+      '`template` must be { identity, prepare({ session, abortSignal }) }, as `await agent.getSandboxTemplate()` returns',
     );
   }
-  return { identity: template.identity, setup: (session, { abortSignal }) => template.prepare({ session, abortSignal }) };
+  return {
+    identity: stringArg(template.identity, 'template.identity'),
+    setup: (session, { abortSignal }) => template.prepare({ session, abortSignal }),
+  };
 }
 
 export async function createMicrosandboxNetworkSandboxSession(options) {
@@ -37,14 +41,7 @@ export async function createMicrosandboxNetworkSandboxSession(options) {
 
 export async function resumeMicrosandboxNetworkSandboxSession(options) {
   const { sandboxId, abortSignal, ...rest } = optionsObject(options, 'resumeMicrosandboxNetworkSandboxSession');
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) {
-    throw new MicrosandboxError(
-      'ERR_MICROSANDBOX_INVALID_SETTINGS',
-      `unknown option \`${unknown}\`; a resume takes sandboxId and abortSignal (the session keeps the settings it was created with)`,
-    );
-  }
-  return resumeSession(() => resumeSandboxSession(sandboxId), abortSignal);
+  return resumeSession(() => resumeSandboxSession(sandboxId, plainJson(rest)), abortSignal);
 }
 
 /**

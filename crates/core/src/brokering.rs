@@ -52,16 +52,22 @@ pub fn parse_rules(rules: &Value) -> Result<Vec<BrokeredSecret>> {
     Ok(secrets)
 }
 
-/// `addRequestTransformations`: `added` joins `current`; a placeholder already
-/// brokered is rotated to the new rule's value and hosts.
+/// `addRequestTransformations`: `added` joins `current`. A placeholder already
+/// brokered with the same value gains the new rule's hosts; with another value
+/// it is rotated, for the new rule's hosts.
 pub fn merged(current: &[BrokeredSecret], added: Vec<BrokeredSecret>) -> Vec<BrokeredSecret> {
     let mut all = current.to_vec();
     for secret in added {
-        if let Some(existing) = all.iter_mut().find(|s| s.placeholder == secret.placeholder) {
-            // A new value for a placeholder is a rotation: the new value, for the new rule's hosts.
-            *existing = secret;
-        } else {
-            all.push(secret);
+        match all.iter_mut().find(|s| s.placeholder == secret.placeholder) {
+            Some(existing) if existing.value == secret.value => {
+                for host in secret.hosts {
+                    if !existing.hosts.contains(&host) {
+                        existing.hosts.push(host);
+                    }
+                }
+            }
+            Some(existing) => *existing = secret,
+            None => all.push(secret),
         }
     }
     all
@@ -366,5 +372,8 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].value, "new");
         assert!(!format!("{all:?}").contains("new"));
+        // The same value for another host, in a later add: both hosts keep it.
+        let other_host = parse_rules(&json!([rule("b.example.com", "x-api-key", PH, "new")])).unwrap();
+        assert_eq!(merged(&all, other_host)[0].hosts, vec!["a.example.com", "b.example.com"]);
     }
 }

@@ -79,8 +79,9 @@ pub(crate) fn env_map(value: Option<&Value>, field: &str, code: ErrorCode) -> Re
 
 /// A `sessionId`: printable ASCII without path separators or `..`, at most
 /// [`MAX_SESSION_ID_BYTES`]. It names a sandbox and records on disk.
-pub fn session_id(value: &Value) -> Result<String> {
-    let id = value.as_str().ok_or_else(|| invalid("`sessionId` must be a string"))?;
+/// A `sessionId` (or, for the session factories, a `sandboxId`: `field` names it in errors).
+pub fn session_id(value: &Value, field: &str) -> Result<String> {
+    let id = value.as_str().ok_or_else(|| invalid(format!("`{field}` must be a string")))?;
     let problem = if id.is_empty() {
         Some("is empty".to_owned())
     } else if id.len() > MAX_SESSION_ID_BYTES {
@@ -94,7 +95,7 @@ pub fn session_id(value: &Value) -> Result<String> {
     };
     match problem {
         Some(problem) => Err(invalid(format!(
-            "`sessionId` {problem}; use letters, digits and -_.:@ (e.g. a UUID), up to {MAX_SESSION_ID_BYTES} characters"
+            "`{field}` {problem}; use letters, digits and -_.:@ (e.g. a UUID), up to {MAX_SESSION_ID_BYTES} characters"
         ))),
         None => Ok(id.to_owned()),
     }
@@ -196,11 +197,12 @@ mod tests {
             json!(42),
             json!(null),
         ] {
-            let err = session_id(&bad).unwrap_err();
+            let err = session_id(&bad, "sessionId").unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidArgument);
             assert!(err.message.contains("`sessionId`") && !err.message.contains("xxxx"), "{}", err.message);
         }
-        assert_eq!(session_id(&json!("chat 42:abc-DEF_1.x@y")).unwrap(), "chat 42:abc-DEF_1.x@y");
+        assert_eq!(session_id(&json!("chat 42:abc-DEF_1.x@y"), "sessionId").unwrap(), "chat 42:abc-DEF_1.x@y");
+        assert!(session_id(&json!(""), "sandboxId").unwrap_err().message.contains("`sandboxId`"));
     }
 
     #[test]

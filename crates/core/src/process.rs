@@ -15,8 +15,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// counted) rather than blocking the guest or growing host memory unbounded.
 const MAX_UNREAD_BYTES: usize = 64 * 1024 * 1024;
 
-/// Unread output kept for all processes of one session together: a guest
-/// that spawns many chatty processes nobody reads costs the host this much.
+/// Unread output kept for all spawned processes of one session together: a
+/// guest that spawns many chatty processes nobody reads costs the host this much.
 pub const SESSION_UNREAD_BYTES: usize = 128 * 1024 * 1024;
 
 /// Unread output bytes held for one session's processes, against a limit.

@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorCode, Result};
 /// `{ name, allowedHosts, hostEnv? }`: the guest variable `name` holds a
 /// placeholder; the real value is the host environment variable `hostEnv`
 /// (default: `name`), read when a microVM starts, never stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SecretSetting {
     pub name: String,
     pub host_env: String,

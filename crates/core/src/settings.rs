@@ -40,9 +40,9 @@ pub enum Shape {
     SessionFactory,
 }
 
-/// What `createMicrosandboxNetworkSandboxSession()` boots when no `image` is
-/// given: Debian (glibc, bash) with Node.js 24, which the harness adapters'
-/// bridges and CLIs need; slim keeps the first pull small.
+/// What sessions boot when the settings name no `image`: Debian (glibc, bash)
+/// with Node.js 24, which the harness adapters' bridges and CLIs need; slim
+/// keeps the first pull small.
 pub const DEFAULT_IMAGE: &str = "node:24-bookworm-slim";
 
 /// With the default image only: the Claude Code and Codex adapters install
@@ -173,6 +173,17 @@ impl Settings {
             return Err(Error::invalid(format!("unknown setting `{key}`; expected one of: {}", known_here.join(", "))));
         }
         if wrap { parse_wrap(obj).map(Self::Wrap) } else { parse_create(obj, Shape::Provider).map(Self::Create) }
+    }
+
+    /// Checks the options of `resumeMicrosandboxNetworkSandboxSession()` besides
+    /// `sandboxId` and `abortSignal`: there are none, a resume takes no settings.
+    pub fn check_resume_options(value: &Value) -> Result<()> {
+        match value.as_object().and_then(|o| o.keys().next()) {
+            None => Ok(()),
+            Some(key) => Err(Error::invalid(format!(
+                "unknown option `{key}`; a resume takes sandboxId and abortSignal (the session keeps the settings it was created with)"
+            ))),
+        }
     }
 
     /// Parses the creation settings of `createMicrosandboxNetworkSandboxSession()`

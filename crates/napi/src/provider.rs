@@ -94,7 +94,9 @@ impl NativeProvider {
         identity: Option<String>,
         on_first_create: Option<Function<NativeSession, Promise<()>>>,
     ) -> napi::Result<NativePendingSession> {
-        let session_id = session_id.filter(|v| !v.is_null()).map(|v| input::session_id(&v)).transpose().napi()?;
+        let field = self.inner.id_field();
+        let session_id =
+            session_id.filter(|v| !v.is_null()).map(|v| input::session_id(&v, field)).transpose().napi()?;
         let first_create = on_first_create
             .map(|f| f.build_threadsafe_function().callee_handled::<false>().build().map(JsFirstCreate))
             .transpose()?;
@@ -110,7 +112,7 @@ impl NativeProvider {
     /// Starts resuming a session; `cancel()` stops waiting and leaves the session as it is.
     #[napi]
     pub fn resume_session(&self, session_id: serde_json::Value) -> napi::Result<NativePendingSession> {
-        let session_id = input::session_id(&session_id).napi()?;
+        let session_id = input::session_id(&session_id, self.inner.id_field()).napi()?;
         let provider = self.inner.clone();
         Ok(NativePendingSession(Pending::start(|cancel| async move {
             let session = provider.resume_session(&session_id, &cancel).await?;
@@ -166,8 +168,13 @@ impl NativePendingSession {
 /// Starts resuming the session created for `sandboxId`, from what its create
 /// recorded (no settings needed); `cancel()` stops waiting and leaves it as it is.
 #[napi]
-pub fn resume_sandbox_session(env: Env, sandbox_id: serde_json::Value) -> napi::Result<NativePendingSession> {
-    let sandbox_id = input::session_id(&sandbox_id).napi()?;
+pub fn resume_sandbox_session(
+    env: Env,
+    sandbox_id: serde_json::Value,
+    options: serde_json::Value,
+) -> napi::Result<NativePendingSession> {
+    Settings::check_resume_options(&options).napi()?;
+    let sandbox_id = input::session_id(&sandbox_id, "sandboxId").napi()?;
     let host = hosts(&env)?.get(ai_sdk_microsandbox_core::cache::root());
     Ok(NativePendingSession(Pending::start(|cancel| async move {
         let session = ai_sdk_microsandbox_core::lifecycle::resume_by_session_id(&host, &sandbox_id, &cancel).await?;

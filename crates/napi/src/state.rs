@@ -92,7 +92,7 @@ pub async fn list_state() -> StateListing {
 /// The removed sandbox's name, or null when no session has that id.
 #[napi]
 pub async fn remove_session_by_id(session_id: serde_json::Value) -> napi::Result<Option<String>> {
-    let session_id = ai_sdk_microsandbox_core::input::session_id(&session_id).napi()?;
+    let session_id = ai_sdk_microsandbox_core::input::session_id(&session_id, "sessionId").napi()?;
     state::remove_session(&ai_sdk_microsandbox_core::cache::root(), &session_id).await.napi()
 }
 

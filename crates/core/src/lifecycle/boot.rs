@@ -46,6 +46,8 @@ impl Provider {
             brokered: Vec::new(),
             allow_host_ports: settings.allow_host_ports.clone(),
             brokers_credentials: target.intercepts_https && settings.broker_credentials,
+            idle_timeout_secs: target.lifetime.idle_timeout_secs,
+            secrets: settings.secrets.clone(),
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
@@ -124,7 +126,9 @@ impl Provider {
         .with_keepalive(target.lifetime)
         .with_session_id(target.session_id.map(str::to_owned))
         .with_credential_brokering(target.intercepts_https && settings.broker_credentials)
-        .with_secrets(if target.intercepts_https { settings.secrets.clone() } else { Vec::new() }))
+        // Real values in commands' env become placeholders even where nothing swaps them back
+        // (a template microVM): they must not reach a guest, or a snapshot.
+        .with_secrets(settings.secrets.clone()))
     }
 }
 

@@ -88,6 +88,8 @@ impl Provider {
             brokered: Vec::new(),
             allow_host_ports: settings.allow_host_ports.clone(),
             brokers_credentials: member.brokers_credentials(),
+            idle_timeout_secs: member_lifetime(settings).idle_timeout_secs,
+            secrets: settings.secrets.clone(),
         };
         if let Err(err) = record.save(cache_root) {
             let maker = self.pool_maker();

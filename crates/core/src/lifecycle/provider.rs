@@ -229,6 +229,12 @@ impl Provider {
     /// A sandbox already carries this session's name: a retry after a failed
     /// create, or a second create of the same id. Replaced only when asked.
     async fn clear_existing(&self, name: &str, session_id: &str, replace: bool) -> Result<()> {
+        // The same id under another name prefix is the same session to a resume by id.
+        if let Some(other) = SessionRecord::find_by_session_id(self.host.cache_root(), session_id)
+            && other.name != name
+        {
+            return Err(self.session_exists(session_id, &other.name));
+        }
         let record = SessionRecord::load(self.host.cache_root(), name);
         let sandbox = record.as_ref().map_or(name, SessionRecord::sandbox_name).to_owned();
         let exists = match Sandbox::get(&sandbox).await {
@@ -241,18 +247,37 @@ impl Provider {
             return Ok(());
         }
         if !replace {
-            return Err(Error::new(
-                ErrorCode::SessionExists,
-                format!(
-                    "a sandbox session with id '{session_id}' already exists; resume it with resumeSession(), \
-                     destroy it first, or set `replace: true` to recreate it"
-                ),
-            ));
+            return Err(self.session_exists(session_id, name));
         }
         remove_sandbox(&sandbox).await?;
         PortLeases::new(self.host.cache_root()).release(&sandbox, &record.map(|r| r.ports).unwrap_or_default())?;
         SessionRecord::remove(self.host.cache_root(), name);
         Ok(())
+    }
+}
+
+impl Provider {
+    fn session_exists(&self, session_id: &str, name: &str) -> Error {
+        let what_to_do = match self.shape {
+            Shape::SessionFactory => {
+                "resume it with resumeMicrosandboxNetworkSandboxSession({ sandboxId }), or destroy it first"
+            }
+            Shape::Provider => {
+                "resume it with resumeSession(), destroy it first, or set `replace: true` to recreate it"
+            }
+        };
+        Error::new(
+            ErrorCode::SessionExists,
+            format!("a sandbox session with id '{session_id}' already exists (microVM {name}); {what_to_do}"),
+        )
+    }
+
+    /// What callers of this shape call a session's id, for error messages.
+    pub fn id_field(&self) -> &'static str {
+        match self.shape {
+            Shape::SessionFactory => "sandboxId",
+            Shape::Provider => "sessionId",
+        }
     }
 }
 
@@ -318,12 +343,7 @@ pub(super) async fn resume_record(
             ),
         ));
     }
-    // Records written before the env was kept take it from the settings.
-    let env = match (&record.env, settings) {
-        (Some(env), _) => env.clone(),
-        (None, Some(settings)) => settings.guest_env(settings.intercepts_https()),
-        (None, None) => Default::default(),
-    };
+    let env = record.env.clone().unwrap_or_default();
     // An abort only stops waiting: a resumed session stays as it is, stopped or started.
     let (sandbox, guest) = cancel
         .guard(async {
@@ -338,7 +358,13 @@ pub(super) async fn resume_record(
             Ok((sandbox, guest))
         })
         .await?;
-    let lifetime = settings.map(|s| Lifetime::of(s, Ownership::Resumable)).unwrap_or_default();
+    // The bound the microVM booted with, whoever resumes it (the runtime keeps it).
+    let lifetime = Lifetime { idle_timeout_secs: record.idle_timeout_secs, max_duration_secs: None };
+    let secrets = if record.secrets.is_empty() {
+        settings.map(|s| s.secrets.clone()).unwrap_or_default()
+    } else {
+        record.secrets
+    };
     Ok(Session::new(
         Arc::new(sandbox),
         guest,
@@ -352,7 +378,7 @@ pub(super) async fn resume_record(
     .with_record_key(record.name)
     .with_session_id(Some(session_id.to_owned()))
     .with_keepalive(lifetime)
-    .with_secrets(settings.map(|s| s.secrets.clone()).unwrap_or_default()))
+    .with_secrets(secrets))
 }
 
 /// Resumes the session created for `session_id` from the record alone, for
@@ -383,6 +409,8 @@ mod tests {
             brokered: Vec::new(),
             brokers_credentials: false,
             allow_host_ports: Vec::new(),
+            idle_timeout_secs: None,
+            secrets: Vec::new(),
         };
         for (stored, asked) in [(Some("victim"), "attacker"), (None, "attacker")] {
             let err = resume_record(&host, record(stored), asked, None, &Cancel::never()).await.err().unwrap();

@@ -42,6 +42,13 @@ pub struct SessionRecord {
     /// Host ports its guest may reach: never leased to another session.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_host_ports: Vec<u16>,
+    /// The idle bound the microVM booted with: whoever holds the session keeps it fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_secs: Option<u64>,
+    /// The `secrets` declarations (names and host variables, never values), so that any
+    /// process that resumes the session replaces their real values in commands' env.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<crate::secrets::SecretSetting>,
 }
 
 fn store(cache_root: &Path) -> JsonDir {
@@ -97,6 +104,8 @@ mod tests {
             brokered: Vec::new(),
             brokers_credentials: false,
             allow_host_ports: Vec::new(),
+            idle_timeout_secs: None,
+            secrets: Vec::new(),
         }
     }
 

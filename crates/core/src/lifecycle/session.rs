@@ -62,7 +62,7 @@ pub struct Session {
     base_swaps: Vec<(String, String)>,
     /// Those and the brokered credentials'.
     swaps: std::sync::RwLock<Vec<(String, String)>>,
-    /// Output of this session's processes that nobody has read yet, all streams together.
+    /// Output of this session's spawned processes that nobody has read yet, all streams together.
     unread: Arc<crate::process::UnreadBudget>,
     /// Whether the microVM booted with HTTPS interception, so it can broker credentials.
     brokers_credentials: bool,
@@ -177,7 +177,11 @@ impl Session {
             ));
         }
         let added = crate::brokering::parse_rules(rules)?;
-        self.ensure_running().await?;
+        // Held throughout: a stop meanwhile must not see the restart start the microVM again.
+        let state = self.state.lock().await;
+        if *state != State::Running {
+            return Err(Error::stopped(&self.name));
+        }
         let mut brokered = self.brokered.lock().await;
         let desired = if replace { added } else { crate::brokering::merged(&brokered, added) };
         // Commands started meanwhile must not carry a new real value either.
@@ -204,6 +208,16 @@ impl Session {
         for name in &stale {
             modify = modify.remove_secret(*name);
         }
+        // Recorded before they reach the runtime: a later replace, in any process, can withdraw
+        // them even if what follows fails half-way.
+        if let Some(record) = &mut record {
+            for secret in &desired {
+                if !record.brokered.contains(&secret.env_name) {
+                    record.brokered.push(secret.env_name.clone());
+                }
+            }
+            record.save(cache_root)?;
+        }
         let plan = modify.clone().dry_run().await?;
         let restart = plan.changes.iter().any(|c| {
             matches!(c, microsandbox::sandbox::PlannedChange::Secret(s)
@@ -215,6 +229,7 @@ impl Session {
         } else {
             modify.apply().await?;
         }
+        drop(state);
         if let Some(record) = &mut record {
             record.brokered.retain(|name| !stale.contains(&name) && !desired.iter().any(|s| &s.env_name == name));
             record.brokered.extend(desired.iter().map(|s| s.env_name.clone()));
@@ -349,7 +364,10 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::exec(self.sandbox(), &self.guest.shell, command, cwd, env, self.unread.clone())
+        // `run()` reads as the output comes (and keeps a bounded head and tail), so its exec
+        // draws on a budget of its own: unread `spawn()` output must not starve it.
+        let budget = crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES);
+        Process::exec(self.sandbox(), &self.guest.shell, command, cwd, env, budget)
             .await
             .map_err(|e| self.stopped_or(e))
     }
