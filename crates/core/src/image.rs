@@ -53,7 +53,34 @@ pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<Im
     if meta.is_file() && is_archive(&path) {
         return load_archive(host, &path, &meta, progress).await.map(ImageSource::Reference);
     }
+    if meta.is_dir() {
+        let home = dirs::home_dir();
+        refuse_shared_rootfs(&path, &[host.cache_root(), &crate::runtime::microsandbox_home()], home.as_deref())?;
+    }
     Ok(ImageSource::Path(path))
+}
+
+/// A rootfs directory is handed to the guest as it is, and guest root can
+/// change it: never `/`, the home directory (or a directory holding it), nor
+/// this package's or microsandbox's state (or anything in or around it).
+fn refuse_shared_rootfs(path: &Path, state_dirs: &[&Path], home: Option<&Path>) -> Result<()> {
+    let real = std::fs::canonicalize(path).map_err(|e| {
+        Error::new(ErrorCode::ImageNotFound, format!("image path {} cannot be read: {e}", path.display()))
+    })?;
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let state_overlaps = state_dirs.iter().map(|d| canonical(d)).any(|d| d.starts_with(&real) || real.starts_with(&d));
+    let holds_home = home.map(canonical).is_some_and(|h| h.starts_with(&real));
+    if real == Path::new("/") || state_overlaps || holds_home {
+        return Err(Error::new(
+            ErrorCode::InvalidSettings,
+            format!(
+                "`image` {} is (or holds, or lies in) `/`, a home directory or this package's or microsandbox's state: \
+                 a guest could change it. Use an OCI image or tarball, or a rootfs directory of its own",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Loads a tarball into the image cache under a tag derived from its content,
@@ -99,4 +126,29 @@ pub fn missing_reference(reference: &str, err: &microsandbox::MicrosandboxError)
              or set `image` to a docker-save/OCI tarball path"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootfs_directories_refuse_root_home_and_state_dirs() {
+        let base = std::env::temp_dir().join(format!("aisdk-rootfs-{}", crate::naming::sandbox_id()));
+        let (home, cache, own) = (base.join("home"), base.join("home/.cache/aisdk"), base.join("rootfs"));
+        for dir in [&cache, &own] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let check = |p: &Path| refuse_shared_rootfs(p, &[&cache], Some(&home));
+        for bad in [Path::new("/"), &home, &cache, &cache.join("..")] {
+            let e = check(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidSettings, "{}", bad.display());
+            assert!(e.message.contains("`image`"));
+        }
+        check(&own).unwrap();
+        let in_home = home.join("projects/rootfs");
+        std::fs::create_dir_all(&in_home).unwrap();
+        check(&in_home).unwrap();
+        let _ = std::fs::remove_dir_all(base);
+    }
 }
