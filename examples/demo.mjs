@@ -1,15 +1,6 @@
-// A demo session in a real microVM: the calls HarnessAgent makes, by hand.
-// Usage: node examples/demo.mjs <image>   (an OCI reference or a docker-save tarball)
-import { createMicrosandbox } from 'ai-sdk-microsandbox';
-
-const image = process.argv[2] ?? 'node:22-bookworm-slim';
-const provider = createMicrosandbox({
-  image,
-  cpus: 1,
-  memory: 1024,
-  ports: [{ host: 4000, guest: 4000 }],
-  onProgress: ({ phase, message }) => console.log(`  [${phase}] ${message}`),
-});
+// A demo session in a real microVM: the calls HarnessAgent makes on a sandbox session, by hand.
+// Usage: node examples/demo.mjs [image]   (an OCI reference or a docker-save tarball)
+import { createMicrosandboxNetworkSandboxSession } from 'ai-sdk-microsandbox';
 
 let t = Date.now();
 const lap = (what) => {
@@ -17,7 +8,13 @@ const lap = (what) => {
   t = Date.now();
 };
 
-const session = await provider.createSession();
+const session = await createMicrosandboxNetworkSandboxSession({
+  ...(process.argv[2] ? { image: process.argv[2] } : {}),
+  cpus: 1,
+  memory: 1024,
+  ports: [4000],
+  onProgress: ({ phase, message }) => console.log(`  [${phase}] ${message}`),
+});
 lap(`microVM ${session.id} is up, working directory ${session.defaultWorkingDirectory}`);
 try {
   const hello = await session.run({ command: 'echo hello from $(uname -sr)' });
