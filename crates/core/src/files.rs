@@ -103,15 +103,7 @@ pub(crate) async fn read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<
     if size > MAX_WHOLE_READ_BYTES {
         return Err(too_big());
     }
-    let mut stream = match sandbox.fs().read_stream(path).await {
-        Ok(stream) => stream,
-        Err(err) => {
-            return match classify(path, err) {
-                FsFailure::Missing => Ok(None),
-                FsFailure::Other(e) => Err(e),
-            };
-        }
-    };
+    let Some(mut stream) = open_stream(sandbox, path).await? else { return Ok(None) };
     let mut content = bytes::BytesMut::with_capacity(size as usize);
     while let Some(chunk) = stream.recv().await.map_err(|e| fs_error(path, e))? {
         // Dropping the stream ends the guest side's read.
@@ -121,6 +113,17 @@ pub(crate) async fn read(sandbox: &microsandbox::Sandbox, path: &str) -> Result<
         content.extend_from_slice(&chunk);
     }
     Ok(Some(content.freeze()))
+}
+
+/// The file's content as a stream; `None` when it does not exist (any more).
+async fn open_stream(sandbox: &microsandbox::Sandbox, path: &str) -> Result<Option<FsReadStream>> {
+    match sandbox.fs().read_stream(path).await {
+        Ok(stream) => Ok(Some(stream)),
+        Err(err) => match classify(path, err) {
+            FsFailure::Missing => Ok(None),
+            FsFailure::Other(e) => Err(e),
+        },
+    }
 }
 
 /// A file being read in chunks; host memory holds one chunk at a time.
@@ -151,15 +154,7 @@ pub(crate) async fn open_read(sandbox: &microsandbox::Sandbox, path: &str) -> Re
     if check_readable(sandbox, path).await?.is_none() {
         return Ok(None);
     }
-    let mut stream = match sandbox.fs().read_stream(path).await {
-        Ok(stream) => stream,
-        Err(err) => {
-            return match classify(path, err) {
-                FsFailure::Missing => Ok(None),
-                FsFailure::Other(e) => Err(e),
-            };
-        }
-    };
+    let Some(mut stream) = open_stream(sandbox, path).await? else { return Ok(None) };
     let first = match stream.recv().await {
         Ok(first) => first,
         Err(err) => {

@@ -110,7 +110,7 @@ impl Provider {
             // A session created by a factory under another name prefix.
             .or_else(|| SessionRecord::find_by_session_id(self.host.cache_root(), session_id))
             .ok_or_else(|| not_found(session_id))?;
-        let session = resume_record(&self.host, record, session_id, Some(settings), cancel).await?;
+        let session = resume_record(&self.host, record, session_id, cancel).await?;
         Ok(session.reporting_session_id(self.shape == Shape::SessionFactory))
     }
 
@@ -308,13 +308,12 @@ fn not_found(session_id: &str) -> Error {
 
 /// Resumes the session a record describes, by the id the caller gave: a
 /// record created for another id is refused. Running sessions are reattached,
-/// stopped ones started again. `settings` are the provider's when the caller
-/// has them (the provider shape); the record alone is enough otherwise.
+/// stopped ones started again. The record holds all it takes, so both shapes
+/// resume the same way.
 pub(super) async fn resume_record(
     host: &Arc<Host>,
     record: SessionRecord,
     session_id: &str,
-    settings: Option<&CreateSettings>,
     cancel: &Cancel,
 ) -> Result<Session> {
     // The record must have been made for this very id: a name alone could collide.
@@ -360,11 +359,6 @@ pub(super) async fn resume_record(
         .await?;
     // The bound the microVM booted with, whoever resumes it (the runtime keeps it).
     let lifetime = Lifetime { idle_timeout_secs: record.idle_timeout_secs, max_duration_secs: None };
-    let secrets = if record.secrets.is_empty() {
-        settings.map(|s| s.secrets.clone()).unwrap_or_default()
-    } else {
-        record.secrets
-    };
     Ok(Session::new(
         Arc::new(sandbox),
         guest,
@@ -378,7 +372,7 @@ pub(super) async fn resume_record(
     .with_record_key(record.name)
     .with_session_id(Some(session_id.to_owned()))
     .with_keepalive(lifetime)
-    .with_secrets(secrets))
+    .with_secrets(record.secrets))
 }
 
 /// Resumes the session created for `session_id` from the record alone, for
@@ -386,7 +380,7 @@ pub(super) async fn resume_record(
 pub async fn resume_by_session_id(host: &Arc<Host>, session_id: &str, cancel: &Cancel) -> Result<Session> {
     let record =
         SessionRecord::find_by_session_id(host.cache_root(), session_id).ok_or_else(|| not_found(session_id))?;
-    Ok(resume_record(host, record, session_id, None, cancel).await?.reporting_session_id(true))
+    Ok(resume_record(host, record, session_id, cancel).await?.reporting_session_id(true))
 }
 
 #[cfg(test)]
@@ -400,20 +394,11 @@ mod tests {
         let record = |session_id: Option<&str>| SessionRecord {
             name: naming::session_name(None, "victim"),
             working_directory: "/root".to_owned(),
-            ports: Vec::new(),
-            public_hostname: None,
-            creator: None,
-            sandbox: None,
             session_id: session_id.map(str::to_owned),
-            env: None,
-            brokered: Vec::new(),
-            brokers_credentials: false,
-            allow_host_ports: Vec::new(),
-            idle_timeout_secs: None,
-            secrets: Vec::new(),
+            ..Default::default()
         };
         for (stored, asked) in [(Some("victim"), "attacker"), (None, "attacker")] {
-            let err = resume_record(&host, record(stored), asked, None, &Cancel::never()).await.err().unwrap();
+            let err = resume_record(&host, record(stored), asked, &Cancel::never()).await.err().unwrap();
             assert_eq!(err.code, ErrorCode::SessionNotFound, "{stored:?}");
             assert!(err.message.contains("attacker"));
         }

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::json_dir::JsonDir;
 use crate::ports::LeasedPort;
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SessionRecord {
     pub name: String,
     pub working_directory: String,
@@ -95,17 +95,8 @@ mod tests {
         SessionRecord {
             name: name.to_owned(),
             working_directory: "/root".to_owned(),
-            ports: Vec::new(),
-            public_hostname: None,
-            creator: None,
             sandbox: sandbox.map(str::to_owned),
-            session_id: None,
-            env: None,
-            brokered: Vec::new(),
-            brokers_credentials: false,
-            allow_host_ports: Vec::new(),
-            idle_timeout_secs: None,
-            secrets: Vec::new(),
+            ..Default::default()
         }
     }
 
