@@ -282,7 +282,8 @@ export type MicrosandboxErrorCode =
 
 /**
  * Errors of this package: a `HarnessError` (so `getHarnessErrorMessage` shows its message) with a stable
- * `code`, and the native error as `cause`. Unexposed ports, unsupported protocols and request
+ * `code`. Its `cause` is what caused it in the runtime (a `MicrosandboxRuntimeError`, whose own `cause` is the
+ * next one in the chain), or else the native error. Unexposed ports, unsupported protocols and request
  * transformations the runtime cannot express throw the harness's `HarnessCapabilityUnsupportedError` instead.
  */
 export declare class MicrosandboxError extends HarnessError {

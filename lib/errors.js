@@ -26,16 +26,41 @@ export class MicrosandboxError extends HarnessError {
 
 const CAPABILITY_CODES = new Set(['ERR_MICROSANDBOX_PORT_NOT_EXPOSED', 'ERR_MICROSANDBOX_UNSUPPORTED']);
 
+// After the message, the binding appends its causes' messages (outermost first) as JSON.
+const CAUSES_SEPARATOR = '\u001e';
+
+/** The causes as a chain of errors (`cause` of `cause`), or the native error when there are none. */
+function causeChain(causes, nativeError) {
+  return causes.reduceRight((inner, message) => {
+    const error = new Error(message, inner === undefined ? undefined : { cause: inner });
+    error.name = 'MicrosandboxRuntimeError';
+    return error;
+  }, undefined) ?? nativeError;
+}
+
+function parseCauses(text) {
+  try {
+    const causes = JSON.parse(text);
+    return Array.isArray(causes) ? causes.filter((c) => typeof c === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export function fromNative(err) {
-  const match = /^\[(ERR_MICROSANDBOX_[A-Z_]+)\] ([\s\S]*)$/.exec(err?.message ?? '');
+  const raw = err?.message ?? '';
+  const split = raw.lastIndexOf(CAUSES_SEPARATOR);
+  const head = split === -1 ? raw : raw.slice(0, split);
+  const match = /^\[(ERR_MICROSANDBOX_[A-Z_]+)\] ([\s\S]*)$/.exec(head);
   if (!match) return err;
   const [, code, message] = match;
+  const cause = causeChain(split === -1 ? [] : parseCauses(raw.slice(split + 1)), err);
   if (CAPABILITY_CODES.has(code)) {
-    const unsupported = new HarnessCapabilityUnsupportedError({ message, harnessId: PROVIDER_ID, cause: err });
+    const unsupported = new HarnessCapabilityUnsupportedError({ message, harnessId: PROVIDER_ID, cause });
     unsupported.code = code;
     return unsupported;
   }
-  return new MicrosandboxError(code, message, { cause: err });
+  return new MicrosandboxError(code, message, { cause });
 }
 
 /** Calls into the addon, rethrowing its errors in their JS form. */

@@ -95,6 +95,7 @@ fn io_error(path: &Path, err: std::io::Error) -> Error {
             path.display()
         ),
     )
+    .caused_by(err)
 }
 
 #[cfg(test)]

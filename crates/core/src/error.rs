@@ -2,6 +2,7 @@
 //! carries to JS (`err.code`), so callers can branch without parsing messages.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, as a stable category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,28 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for checks that the documented list is this one.
+    pub const ALL: [Self; 18] = [
+        Self::InvalidSettings,
+        Self::InvalidArgument,
+        Self::RuntimeMissing,
+        Self::KvmUnavailable,
+        Self::ImageNotFound,
+        Self::SessionNotFound,
+        Self::SessionExists,
+        Self::SessionStopped,
+        Self::PortUnavailable,
+        Self::PortNotExposed,
+        Self::Unsupported,
+        Self::FileSystem,
+        Self::ExecFailed,
+        Self::BootFailed,
+        Self::Aborted,
+        Self::CacheUnavailable,
+        Self::StateMismatch,
+        Self::Internal,
+    ];
+
     /// The stable string form, used as `err.code` in JS.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,19 +93,38 @@ impl ErrorCode {
     }
 }
 
-/// An error from the core: a code plus a message written for the person who must fix it.
+/// An error from the core: a code plus a message written for the person who must fix it,
+/// and the error that caused it (an SDK or I/O error), kept whole for whoever debugs.
 /// Messages never contain env values or tokens.
 #[derive(Debug, Clone)]
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), source: None }
+    }
+
+    /// The same error, caused by `source`.
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The messages of the causes, outermost first.
+    pub fn causes(&self) -> Vec<String> {
+        let mut causes = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            causes.push(cause.to_string());
+            next = cause.source();
+        }
+        causes
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -107,11 +149,15 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
-        Self::internal(format!("I/O error: {err}"))
+        Self::internal(format!("I/O error: {err}")).caused_by(err)
     }
 }
 
@@ -124,10 +170,11 @@ impl From<microsandbox::MicrosandboxError> for Error {
                 format!(
                     "microsandbox's state in {} was written by a microsandbox other than {} ({err}); give this \
                      package a home of its own (MSB_HOME=~/.msb-{1}, a short path) or remove that state",
-                    crate::runtime::microsandbox_home().display(),
-                    crate::runtime::RUNTIME_VERSION,
+                    crate::msb_home::microsandbox_home().display(),
+                    crate::msb_home::RUNTIME_VERSION,
                 ),
-            );
+            )
+            .caused_by(err);
         }
         let code = match &err {
             E::RuntimeNotInstalled(_) | E::RuntimeIncomplete { .. } | E::LibkrunfwNotFound(_) => {
@@ -144,6 +191,50 @@ impl From<microsandbox::MicrosandboxError> for Error {
             E::BootStart { .. } => ErrorCode::BootFailed,
             _ => ErrorCode::Internal,
         };
-        Self::new(code, err.to_string())
+        Self::new(code, err.to_string()).caused_by(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sdk_error_survives_as_the_cause_not_only_as_text() {
+        let sdk = microsandbox::MicrosandboxError::SandboxNotFound("box".into());
+        let text = sdk.to_string();
+        let err = Error::from(sdk);
+        assert_eq!(err.code, ErrorCode::SessionNotFound);
+        let cause = std::error::Error::source(&err).expect("a cause");
+        assert!(cause.downcast_ref::<microsandbox::MicrosandboxError>().is_some());
+        assert_eq!(err.causes(), vec![text]);
+        // A reworded error keeps the one it rewords, and its own cause.
+        let outer = Error::new(ErrorCode::BootFailed, "reworded").caused_by(err);
+        assert_eq!(outer.causes().len(), 2);
+    }
+
+    /// index.d.ts's `MicrosandboxErrorCode` and the README's Errors section list exactly the core's codes
+    /// (plus the two that only `import` throws, from the JS layer).
+    #[test]
+    fn the_documented_error_codes_are_the_cores() {
+        const JS_ONLY: [&str; 2] = ["ERR_MICROSANDBOX_UNSUPPORTED_PLATFORM", "ERR_MICROSANDBOX_BINDING_MISSING"];
+        let dts = include_str!("../../../index.d.ts");
+        let union =
+            dts.split("export type MicrosandboxErrorCode =").nth(1).expect("the union").split("';").next().unwrap();
+        let mut listed: Vec<&str> = union.split('\'').filter(|s| s.starts_with("ERR_MICROSANDBOX_")).collect();
+        listed.sort();
+        let mut expected: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).chain(JS_ONLY).collect();
+        expected.sort();
+        assert_eq!(listed, expected, "index.d.ts");
+        let readme = include_str!("../../../README.md");
+        let errors =
+            readme.split("\n## Errors\n").nth(1).expect("README has an Errors section").split("\n## ").next().unwrap();
+        for code in &expected {
+            let suffix = code.trim_start_matches("ERR_MICROSANDBOX");
+            assert!(
+                errors.contains(&format!("`{code}`")) || errors.contains(&format!("`{suffix}`")),
+                "README lacks {code}"
+            );
+        }
     }
 }

@@ -37,6 +37,7 @@ pub async fn probe(
                 ErrorCode::ExecFailed,
                 format!("cannot run /bin/sh in the guest (does the image have one?): {e}"),
             )
+            .caused_by(e)
         })?;
     if output.status().code != 0 {
         return Err(Error::new(

@@ -48,14 +48,15 @@ pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<Im
         return Ok(ImageSource::Reference(image.to_owned()));
     }
     let path = PathBuf::from(image);
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}")))?;
+    let meta = std::fs::metadata(&path).map_err(|e| {
+        Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}")).caused_by(e)
+    })?;
     if meta.is_file() && is_archive(&path) {
         return load_archive(host, &path, &meta, progress).await.map(ImageSource::Reference);
     }
     if meta.is_dir() {
         let home = dirs::home_dir();
-        refuse_shared_rootfs(&path, &[host.cache_root(), &crate::runtime::microsandbox_home()], home.as_deref())?;
+        refuse_shared_rootfs(&path, &[host.cache_root(), &crate::msb_home::microsandbox_home()], home.as_deref())?;
     }
     Ok(ImageSource::Path(path))
 }
@@ -65,7 +66,7 @@ pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<Im
 /// this package's or microsandbox's state (or anything in or around it).
 fn refuse_shared_rootfs(path: &Path, state_dirs: &[&Path], home: Option<&Path>) -> Result<()> {
     let real = std::fs::canonicalize(path).map_err(|e| {
-        Error::new(ErrorCode::ImageNotFound, format!("image path {} cannot be read: {e}", path.display()))
+        Error::new(ErrorCode::ImageNotFound, format!("image path {} cannot be read: {e}", path.display())).caused_by(e)
     })?;
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let state_overlaps = state_dirs.iter().map(|d| canonical(d)).any(|d| d.starts_with(&real) || real.starts_with(&d));
@@ -111,13 +112,13 @@ async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata, progre
     progress
         .report("image", format!("loading image archive {} ({mib} MiB) into the image cache, once", path.display()));
     Image::load(path, vec![tag.clone()]).await.map_err(|e| {
-        Error::new(ErrorCode::ImageNotFound, format!("cannot load image archive {}: {e}", path.display()))
+        Error::new(ErrorCode::ImageNotFound, format!("cannot load image archive {}: {e}", path.display())).caused_by(e)
     })?;
     Ok(tag)
 }
 
 /// Rewords a failed pull of a reference that is not cached locally.
-pub fn missing_reference(reference: &str, err: &microsandbox::MicrosandboxError) -> Error {
+pub fn missing_reference(reference: &str, err: microsandbox::MicrosandboxError) -> Error {
     Error::new(
         ErrorCode::ImageNotFound,
         format!(
@@ -126,6 +127,7 @@ pub fn missing_reference(reference: &str, err: &microsandbox::MicrosandboxError)
              or set `image` to a docker-save/OCI tarball path"
         ),
     )
+    .caused_by(err)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod json_dir;
 pub mod lifecycle;
 mod liveness;
 pub mod logging;
+pub mod msb_home;
 pub mod naming;
 pub mod policy;
 pub mod ports;

@@ -1,10 +1,22 @@
-//! Core errors cross into JS as `[CODE] message`; the JS layer turns the
-//! prefix into `err.code` (napi-rs async functions cannot set a custom code).
+//! Core errors cross into JS as `[CODE] message`, then, when the error has
+//! causes, a record separator and their messages as a JSON array; the JS layer
+//! turns the prefix into `err.code` and the causes into `err.cause` (napi-rs
+//! async functions can carry only a message).
 
 use ai_sdk_microsandbox_core::Error;
 
+/// Never in our JSON (serde escapes control characters), so the last one in a
+/// message starts the causes even if guest text before it holds one.
+const CAUSES_SEPARATOR: char = '\u{1e}';
+
 pub fn to_napi(err: Error) -> napi::Error {
-    napi::Error::from_reason(format!("[{}] {}", err.code.as_str(), err.message))
+    let mut reason = format!("[{}] {}", err.code.as_str(), err.message);
+    let causes = err.causes();
+    if !causes.is_empty() {
+        reason.push(CAUSES_SEPARATOR);
+        reason.push_str(&serde_json::to_string(&causes).unwrap_or_else(|_| "[]".to_owned()));
+    }
+    napi::Error::from_reason(reason)
 }
 
 pub trait IntoNapi<T> {

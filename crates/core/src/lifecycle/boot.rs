@@ -90,10 +90,11 @@ impl Provider {
                 return Err(Error::new(
                     ErrorCode::BootFailed,
                     format!("microVM {name} booted twice without its agent coming up; is the host overloaded? ({err})"),
-                ));
+                )
+                .caused_by(err));
             }
             Err(err @ (MicrosandboxError::Image(_) | MicrosandboxError::ImageNotFound(_))) => {
-                return Err(image::missing_reference(&settings.image, &err));
+                return Err(image::missing_reference(&settings.image, err));
             }
             Err(e) => return Err(e.into()),
         };

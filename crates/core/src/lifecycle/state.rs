@@ -67,7 +67,7 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
             working_directory: record.working_directory.clone(),
             ports: record.ports.iter().map(|p| (p.guest, p.host)).collect(),
             created_at,
-            disk_bytes: disk_usage(&crate::runtime::sandbox_dir(record.sandbox_name())),
+            disk_bytes: disk_usage(&crate::msb_home::sandbox_dir(record.sandbox_name())),
             sandbox: record.sandbox_name().to_owned(),
             name: record.name,
         });

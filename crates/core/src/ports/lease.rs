@@ -199,8 +199,9 @@ fn ephemeral_port(protocol: PortProtocol, bind: IpAddr) -> Result<u16> {
         PortProtocol::Tcp => TcpListener::bind((bind, 0)).and_then(|l| l.local_addr()),
         PortProtocol::Udp => UdpSocket::bind((bind, 0)).and_then(|s| s.local_addr()),
     };
-    port.map(|a| a.port())
-        .map_err(|e| Error::new(ErrorCode::PortUnavailable, format!("cannot bind a host port on {bind}: {e}")))
+    port.map(|a| a.port()).map_err(|e| {
+        Error::new(ErrorCode::PortUnavailable, format!("cannot bind a host port on {bind}: {e}")).caused_by(e)
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
         h.update(value.as_bytes());
     };
     field("schema", SCHEMA);
-    field("runtime", crate::runtime::RUNTIME_VERSION);
+    field("runtime", crate::msb_home::RUNTIME_VERSION);
     field("identity", identity);
     field("image", image_ref);
     field("workdir", settings.workdir.as_deref().unwrap_or(""));
