@@ -14,4 +14,4 @@ fi
 # The microsandbox crate takes minutes to build cold: keep the target dir outside
 # the clone so fresh clones (and CI) reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ai-sdk-microsandbox-build/target}"
-npx napi build --platform --js binding.cjs --dts binding.d.ts
+npm run --silent build:debug
