@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let image_arg = std::env::args().nth(1).ok_or("usage: fork_options_bench <image> [msb path]")?;
     runtime::configure(std::env::args().nth(2).as_deref().map(std::path::Path::new));
     let host = ai_sdk_microsandbox_core::host::Host::new(std::env::temp_dir().join("aisdk-fork-bench"));
-    let source = image::resolve(&host, &image_arg, &Default::default()).await?;
+    let source = image::resolve(host.cache_root(), &image_arg, &Default::default()).await?;
     let suffix =
         format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() & 0xff_ffff);
     let build = |name: String| source.apply(Sandbox::builder(name)).memory(1024u32);

@@ -72,7 +72,7 @@ async fn ops(name: &str, iterations: usize, mib: usize) -> Result<String> {
 async fn create(image_arg: &str, memory: u32) -> Result<String> {
     // The image as our provider resolves it (a tarball is already loaded and its hash remembered).
     let host = Host::new(cache::root());
-    let source = image::resolve(&host, image_arg, &Default::default()).await?;
+    let source = image::resolve(host.cache_root(), image_arg, &Default::default()).await?;
     let started = Instant::now();
     let sandbox = source.apply(Sandbox::builder(unique("cold"))).memory(memory).create().await?;
     let json = until_first_exec("createMs", started, &sandbox).await?;

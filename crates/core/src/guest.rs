@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use microsandbox::Sandbox;
-
 use crate::error::{Error, ErrorCode, Result};
+use crate::vm::Machine;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -25,31 +24,23 @@ pub struct GuestInfo {
 const PROBE_SCRIPT: &str = include_str!("sh/probe.sh");
 
 pub async fn probe(
-    sandbox: &Sandbox,
+    machine: &dyn Machine,
     workdir: Option<&str>,
     settings_env: &BTreeMap<String, String>,
 ) -> Result<GuestInfo> {
-    let output = sandbox
-        .exec_with("/bin/sh", |o| o.args(["-c", PROBE_SCRIPT]).env("W", workdir.unwrap_or("")).stdin_null())
-        .await
-        .map_err(|e| {
-            Error::new(
-                ErrorCode::ExecFailed,
-                format!("cannot run /bin/sh in the guest (does the image have one?): {e}"),
-            )
-            .caused_by(e)
-        })?;
-    if output.status().code != 0 {
+    let env = BTreeMap::from([("W".to_owned(), workdir.unwrap_or("").to_owned())]);
+    let output = machine.probe(PROBE_SCRIPT, &env).await?;
+    if output.exit_code != 0 {
         return Err(Error::new(
             ErrorCode::InvalidSettings,
             format!(
                 "cannot use working directory {:?} in the guest: {}",
                 workdir.unwrap_or("(image default)"),
-                String::from_utf8_lossy(output.stderr_bytes()).trim()
+                String::from_utf8_lossy(&output.stderr).trim()
             ),
         ));
     }
-    let stdout = output.stdout_bytes();
+    let stdout = &output.stdout;
     let fields: Vec<String> = stdout.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
     if fields.len() < 6 {
         return Err(Error::internal("unexpected output from the guest environment probe"));

@@ -12,9 +12,12 @@ use tokio::sync::OnceCell;
 
 use crate::error::Result;
 use crate::liveness::ProcessMark;
+use crate::vm::{Vms, sdk::SdkVms};
 
 pub struct Host {
     cache_root: PathBuf,
+    /// The microVM runtime: the microsandbox SDK, or a fake in unit tests.
+    vms: Arc<dyn Vms>,
     /// Sandboxes being created here: their port leases are live although the
     /// runtime does not list them yet.
     creating: Mutex<HashSet<String>>,
@@ -48,8 +51,14 @@ impl Hosts {
 impl Host {
     /// A host of its own, shared with nobody (a one-shot command, a test).
     pub fn new(cache_root: PathBuf) -> Arc<Host> {
+        Self::with_vms(cache_root, Arc::new(SdkVms))
+    }
+
+    /// A host whose microVMs come from `vms`.
+    pub fn with_vms(cache_root: PathBuf, vms: Arc<dyn Vms>) -> Arc<Host> {
         Arc::new(Host {
             cache_root,
+            vms,
             creating: Mutex::default(),
             wrap_leases: Mutex::default(),
             orphans_reaped: OnceCell::new(),
@@ -60,6 +69,10 @@ impl Host {
 
     pub fn cache_root(&self) -> &Path {
         &self.cache_root
+    }
+
+    pub fn vms(&self) -> &dyn Vms {
+        self.vms.as_ref()
     }
 
     /// How this process is named in records and leases, made on first use.
@@ -99,7 +112,7 @@ impl Host {
 
     /// Whether the runtime is installed and can run microVMs; asked once.
     pub async fn preflight(&self) -> Result<()> {
-        self.preflight.get_or_init(crate::runtime::preflight).await.clone()
+        self.preflight.get_or_init(|| self.vms.preflight()).await.clone()
     }
 
     /// Runs `reap` the first time it is asked for on this root.

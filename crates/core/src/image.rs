@@ -8,7 +8,6 @@ use microsandbox::Image;
 
 use crate::archive_hash;
 use crate::error::{Error, ErrorCode, Result};
-use crate::host::Host;
 use crate::progress::Progress;
 
 #[derive(Debug, Clone)]
@@ -43,7 +42,7 @@ pub fn snapshot_capable(image: &str) -> bool {
     !looks_like_path(image) || is_archive(Path::new(image))
 }
 
-pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<ImageSource> {
+pub async fn resolve(cache_root: &Path, image: &str, progress: &Progress) -> Result<ImageSource> {
     if !looks_like_path(image) {
         return Ok(ImageSource::Reference(image.to_owned()));
     }
@@ -52,11 +51,11 @@ pub async fn resolve(host: &Host, image: &str, progress: &Progress) -> Result<Im
         Error::new(ErrorCode::ImageNotFound, format!("image path {image} cannot be read: {e}")).caused_by(e)
     })?;
     if meta.is_file() && is_archive(&path) {
-        return load_archive(host, &path, &meta, progress).await.map(ImageSource::Reference);
+        return load_archive(cache_root, &path, &meta, progress).await.map(ImageSource::Reference);
     }
     if meta.is_dir() {
         let home = dirs::home_dir();
-        refuse_shared_rootfs(&path, &[host.cache_root(), &crate::msb_home::microsandbox_home()], home.as_deref())?;
+        refuse_shared_rootfs(&path, &[cache_root, &crate::msb_home::microsandbox_home()], home.as_deref())?;
     }
     Ok(ImageSource::Path(path))
 }
@@ -86,13 +85,13 @@ fn refuse_shared_rootfs(path: &Path, state_dirs: &[&Path], home: Option<&Path>) 
 
 /// Loads a tarball into the image cache under a tag derived from its content,
 /// so the same file is loaded once however many processes use it.
-async fn load_archive(host: &Host, path: &Path, meta: &std::fs::Metadata, progress: &Progress) -> Result<String> {
+async fn load_archive(cache_root: &Path, path: &Path, meta: &std::fs::Metadata, progress: &Progress) -> Result<String> {
     let mib = meta.len() / (1024 * 1024);
-    let hash = match archive_hash::remembered(host.cache_root(), path, meta) {
+    let hash = match archive_hash::remembered(cache_root, path, meta) {
         Some(hash) => hash,
         None => {
             progress.report("image", format!("hashing image archive {} ({mib} MiB)", path.display()));
-            archive_hash::compute(host.cache_root(), path, meta).await?
+            archive_hash::compute(cache_root, path, meta).await?
         }
     };
     let stem: String = path

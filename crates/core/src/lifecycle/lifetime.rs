@@ -7,10 +7,19 @@
 use std::sync::Weak;
 use std::time::Duration;
 
-use microsandbox::Sandbox;
-
-use super::session::Ownership;
 use crate::settings::CreateSettings;
+use crate::vm::Machine;
+
+/// Who owns a session's microVM, which decides what stop and destroy do to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Ours, and resumable by its `sessionId`: stop keeps its disk.
+    Resumable,
+    /// Ours, without a `sessionId`: nobody can resume it, so stop removes it.
+    Ephemeral,
+    /// The caller's (wrap mode): never stopped or removed by us.
+    Borrowed,
+}
 
 /// Idle timeout of sessions without a `sessionId` when the settings name none:
 /// nobody can resume them, so once their process is gone they only cost.
@@ -40,13 +49,13 @@ impl Lifetime {
 
 /// Refreshes the sandbox's idle timer every `interval` for as long as the
 /// sandbox is held; the returned task is aborted when the session lets go.
-pub fn keep_alive(sandbox: Weak<Sandbox>, interval: Duration) -> tokio::task::JoinHandle<()> {
+pub fn keep_alive(machine: Weak<dyn Machine>, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
-            let Some(sandbox) = sandbox.upgrade() else { return };
-            if let Err(err) = sandbox.touch().await {
-                tracing::debug!(sandbox = sandbox.name(), "idle timer refresh failed: {err}");
+            let Some(machine) = machine.upgrade() else { return };
+            if let Err(err) = machine.touch().await {
+                tracing::debug!(sandbox = machine.name(), "idle timer refresh failed: {err}");
             }
         }
     })

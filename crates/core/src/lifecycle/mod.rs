@@ -1,7 +1,7 @@
 //! MicroVM lifecycle: the provider creates or resumes sessions; a session owns
 //! (or borrows) one sandbox and runs commands and file operations in it.
 
-mod boot;
+mod builder;
 mod first_create;
 mod lifetime;
 mod orphans;
@@ -15,6 +15,10 @@ mod template;
 mod wrap;
 
 pub use first_create::FirstCreate;
+pub use lifetime::{Lifetime, Ownership};
 pub use pool::PoolStatus;
 pub use provider::{Provider, resume_by_session_id};
-pub use session::{Ownership, Session};
+pub use session::Session;
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,7 @@ pub async fn reap(host: &Host) -> Vec<String> {
         let creator_gone = record.creator.as_deref().is_some_and(|token| !host.process_alive(token));
         if crate::naming::is_anonymous(&record.name) && creator_gone && !handed_over.contains(&record.name.as_str()) {
             tracing::info!(sandbox = record.name, "removing an orphaned sandbox whose creator is gone");
-            if super::session::remove_sandbox(&record.name).await.is_ok() {
+            if host.vms().remove(&record.name).await.is_ok() {
                 let _ = PortLeases::new(cache_root).release(&record.name, &record.ports);
                 SessionRecord::remove(cache_root, &record.name);
                 reaped.push(record.name.clone());

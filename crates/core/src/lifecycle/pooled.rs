@@ -7,23 +7,29 @@
 
 use std::sync::{Arc, Weak};
 
-use super::boot::Target;
-use super::lifetime::Lifetime;
+use super::builder::{Builder, Target};
+use super::lifetime::{Lifetime, Ownership};
 use super::pool::{BoxFuture, Maker, PoolStatus, WarmPool};
-use super::provider::Provider;
 use super::record::SessionRecord;
-use super::session::{Ownership, Session};
+use super::session::Session;
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorCode, Result};
 use crate::image::ImageSource;
 use crate::naming;
-use crate::settings::Settings;
+use crate::settings::CreateSettings;
 use crate::snapshots::{TemplateRecord, TemplateStore};
 
 /// Members are made for a template key, or (`None`) booted from the image.
 pub type PoolKey = Option<String>;
 
-pub type MemberPool = WarmPool<PoolKey, MemberPlan, Session>;
+type MemberPool = WarmPool<PoolKey, MemberPlan, Session>;
+
+/// The warm pool of one provider, booting members through its builder.
+pub(super) struct SessionPool {
+    pool: Arc<MemberPool>,
+    builder: Weak<Builder>,
+    settings: Arc<CreateSettings>,
+}
 
 /// What a member boots from: what a create resolved for itself.
 #[derive(Clone)]
@@ -38,16 +44,19 @@ impl MemberPlan {
     }
 }
 
-/// Makes members through a provider that may be dropped meanwhile.
-struct ProviderMaker(Weak<Provider>);
+/// Makes members through a provider's builder, which may be dropped meanwhile.
+struct BuilderMaker {
+    builder: Weak<Builder>,
+    settings: Arc<CreateSettings>,
+}
 
-impl Maker<MemberPlan, Session> for ProviderMaker {
+impl Maker<MemberPlan, Session> for BuilderMaker {
     fn make(&self, plan: MemberPlan, cancel: Cancel) -> BoxFuture<Result<Session>> {
-        let provider = self.0.clone();
+        let (builder, settings) = (self.builder.clone(), self.settings.clone());
         Box::pin(async move {
-            let provider =
-                provider.upgrade().ok_or_else(|| Error::new(ErrorCode::Aborted, "the provider was dropped"))?;
-            provider.make_member(&plan, &cancel).await
+            let builder =
+                builder.upgrade().ok_or_else(|| Error::new(ErrorCode::Aborted, "the provider was dropped"))?;
+            make_member(&builder, &settings, &plan, &cancel).await
         })
     }
 
@@ -60,22 +69,21 @@ impl Maker<MemberPlan, Session> for ProviderMaker {
     }
 }
 
-impl Provider {
-    fn pool_maker(self: &Arc<Self>) -> Arc<dyn Maker<MemberPlan, Session>> {
-        Arc::new(ProviderMaker(Arc::downgrade(self)))
+impl SessionPool {
+    pub fn new(size: usize, builder: &Arc<Builder>, settings: &CreateSettings) -> Self {
+        Self { pool: WarmPool::new(size), builder: Arc::downgrade(builder), settings: Arc::new(settings.clone()) }
+    }
+
+    fn maker(&self) -> Arc<dyn Maker<MemberPlan, Session>> {
+        Arc::new(BuilderMaker { builder: self.builder.clone(), settings: self.settings.clone() })
     }
 
     /// A ready member for `plan`, handed over as the session filed under
-    /// `name`; `None` when the pool is off or empty.
-    pub(super) fn take_from_pool(
-        self: &Arc<Self>,
-        plan: &MemberPlan,
-        name: &str,
-        session_id: &str,
-    ) -> Result<Option<Session>> {
-        let (Some(pool), Settings::Create(settings)) = (&self.pool, &self.settings) else { return Ok(None) };
-        let Some(member) = pool.take(&plan.key()) else { return Ok(None) };
-        let cache_root = self.host.cache_root();
+    /// `name`; `None` when the pool is empty.
+    pub fn take(&self, builder: &Builder, plan: &MemberPlan, name: &str, session_id: &str) -> Result<Option<Session>> {
+        let settings = &self.settings;
+        let Some(member) = self.pool.take(&plan.key()) else { return Ok(None) };
+        let cache_root = builder.host.cache_root();
         let record = SessionRecord {
             name: name.to_owned(),
             working_directory: member.default_working_directory().to_owned(),
@@ -92,7 +100,7 @@ impl Provider {
             secrets: settings.secrets.clone(),
         };
         if let Err(err) = record.save(cache_root) {
-            let maker = self.pool_maker();
+            let maker = self.maker();
             tokio::spawn(async move { maker.discard(member).await });
             return Err(err);
         }
@@ -100,51 +108,49 @@ impl Provider {
         if let Some(template) = &plan.template {
             TemplateStore::new(cache_root).touch(&template.key);
         }
-        self.progress.report("pool", format!("session {name} takes warm microVM {}", member.sandbox_name()));
+        builder.progress.report("pool", format!("session {name} takes warm microVM {}", member.sandbox_name()));
         Ok(Some(member.handed_over(name.to_owned(), session_id.to_owned())))
     }
 
     /// Fills the pool with members for `plan` in the background (after a
     /// create, so that its own boot does not compete with the filler).
-    pub(super) fn refill_pool(self: &Arc<Self>, plan: MemberPlan) {
-        if let Some(pool) = &self.pool {
-            pool.fill_for(plan.key(), plan, self.pool_maker());
-        }
+    pub fn refill(&self, plan: MemberPlan) {
+        self.pool.fill_for(plan.key(), plan, self.maker());
     }
 
-    async fn make_member(&self, plan: &MemberPlan, cancel: &Cancel) -> Result<Session> {
-        let Settings::Create(settings) = &self.settings else {
-            return Err(Error::internal("a warm pool needs create settings"));
-        };
-        let _template_hold = match &plan.template {
-            Some(t) => Some(cancel.guard(TemplateStore::new(self.host.cache_root()).lock_shared(&t.key)).await?),
-            None => None,
-        };
-        let target = Target {
-            name: &naming::anonymous_name(),
-            session_id: None,
-            ownership: Ownership::Ephemeral,
-            lifetime: member_lifetime(settings),
-            detached: true,
-            intercepts_https: settings.intercepts_https(),
-        };
-        let member = self.boot_leased(settings, &plan.source, &target, plan.template.as_ref(), cancel).await?;
-        self.progress.report("pool", format!("warm microVM {} is ready", member.sandbox_name()));
-        Ok(member)
-    }
-
-    /// How full the warm pool is; `None` without one.
-    pub fn pool_status(&self) -> Option<PoolStatus> {
-        self.pool.as_ref().map(|p| p.status())
+    /// How full the warm pool is.
+    pub fn status(&self) -> PoolStatus {
+        self.pool.status()
     }
 
     /// Stops the warm pool and removes its members (sessions handed over are
     /// not touched). Idempotent; creates still work, without a pool.
-    pub async fn close(self: &Arc<Self>) {
-        if let Some(pool) = &self.pool {
-            pool.close(self.pool_maker()).await;
-        }
+    pub async fn close(&self) {
+        self.pool.close(self.maker()).await;
     }
+}
+
+async fn make_member(
+    builder: &Builder,
+    settings: &CreateSettings,
+    plan: &MemberPlan,
+    cancel: &Cancel,
+) -> Result<Session> {
+    let _template_hold = match &plan.template {
+        Some(t) => Some(cancel.guard(TemplateStore::new(builder.host.cache_root()).lock_shared(&t.key)).await?),
+        None => None,
+    };
+    let target = Target {
+        name: &naming::anonymous_name(),
+        session_id: None,
+        ownership: Ownership::Ephemeral,
+        lifetime: member_lifetime(settings),
+        detached: true,
+        intercepts_https: settings.intercepts_https(),
+    };
+    let member = builder.boot_leased(settings, &plan.source, &target, plan.template.as_ref(), cancel).await?;
+    builder.progress.report("pool", format!("warm microVM {} is ready", member.sandbox_name()));
+    Ok(member)
 }
 
 /// A member waits for a create that may never come, in a microVM that outlives
@@ -152,7 +158,7 @@ impl Provider {
 /// member of a killed process stops by itself (its process kept it fresh while
 /// alive). The runtime keeps a boot's bound, so a session handed over keeps it
 /// too: stopped once no process has held it that long, its disk kept for a resume.
-fn member_lifetime(settings: &crate::settings::CreateSettings) -> Lifetime {
+fn member_lifetime(settings: &CreateSettings) -> Lifetime {
     Lifetime::of(settings, Ownership::Ephemeral)
 }
 
@@ -162,6 +168,7 @@ mod tests {
 
     #[test]
     fn warm_pool_members_of_a_killed_process_stop_by_themselves_after_the_idle_bound() {
+        use crate::settings::Settings;
         let settings = |v: serde_json::Value| match Settings::parse(&v).unwrap() {
             Settings::Create(s) => s,
             Settings::Wrap(_) => unreachable!(),

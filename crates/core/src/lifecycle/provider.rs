@@ -1,16 +1,16 @@
 //! Creates and resumes sessions, in create mode (we own the microVMs) or wrap
 //! mode (the caller owns one sandbox and we attach to it).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use microsandbox::{MicrosandboxError, Sandbox};
-
-use super::boot::Target;
+use super::builder::{Builder, Target};
 use super::first_create::FirstCreate;
-use super::lifetime::Lifetime;
+use super::lifetime::{Lifetime, Ownership};
+use super::pool::PoolStatus;
+use super::pooled::{MemberPlan, SessionPool};
 use super::record::SessionRecord;
-use super::session::{Ownership, Session, remove_sandbox};
+use super::session::{Session, SessionParts};
+use super::template::usable_template;
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorCode, Result};
 use crate::host::Host;
@@ -19,36 +19,41 @@ use crate::naming;
 use crate::ports::PortLeases;
 use crate::progress::Progress;
 use crate::settings::{CreateSettings, PortProtocol, Settings, Shape};
-use crate::snapshots::{self, TemplateRecord, TemplateStore};
-use crate::{guest, runtime};
+use crate::snapshots::{self, TemplateStore};
+use crate::vm::VmStatus;
 
 pub struct Provider {
-    pub(super) settings: Settings,
+    settings: Settings,
     shape: Shape,
-    pub(super) host: Arc<Host>,
-    pub(super) progress: Progress,
+    builder: Arc<Builder>,
     /// Sessions booted ahead of creates with a `sessionId` (`warmPool`).
-    pub(super) pool: Option<Arc<super::pooled::MemberPool>>,
+    pool: Option<SessionPool>,
 }
 
 impl Provider {
     /// A provider on `host` (see [`crate::host::Hosts`]: providers of one cache root share it).
     pub fn new(settings: Settings, host: Arc<Host>) -> Self {
-        let pool = match &settings {
-            Settings::Create(s) if s.warm_pool_size > 0 => Some(super::pool::WarmPool::new(s.warm_pool_size)),
-            _ => None,
-        };
-        let shape = match &settings {
-            Settings::Create(s) => s.shape,
-            Settings::Wrap(_) => Shape::Provider,
-        };
-        Self { settings, shape, host, progress: Progress::default(), pool }
+        Self::assemble(settings, host, Progress::default())
     }
 
     /// Reports long steps to `progress` (the caller's `onProgress`).
-    pub fn with_progress(mut self, progress: Progress) -> Self {
-        self.progress = progress;
-        self
+    pub fn with_progress(self, progress: Progress) -> Self {
+        Self::assemble(self.settings, self.builder.host.clone(), progress)
+    }
+
+    fn assemble(settings: Settings, host: Arc<Host>, progress: Progress) -> Self {
+        let builder = Arc::new(Builder { host, progress });
+        let (shape, pool) = match &settings {
+            Settings::Create(s) => {
+                (s.shape, (s.warm_pool_size > 0).then(|| SessionPool::new(s.warm_pool_size, &builder, s)))
+            }
+            Settings::Wrap(_) => (Shape::Provider, None),
+        };
+        Self { settings, shape, builder, pool }
+    }
+
+    fn host(&self) -> &Arc<Host> {
+        &self.builder.host
     }
 
     pub fn settings(&self) -> &Settings {
@@ -77,7 +82,7 @@ impl Provider {
     ) -> Result<Arc<Session>> {
         let settings = match &self.settings {
             Settings::Create(s) => s,
-            Settings::Wrap(w) => return self.attach(w).await.map(Arc::new),
+            Settings::Wrap(w) => return super::wrap::attach(self.host(), w).await.map(Arc::new),
         };
         let generated;
         let session_id = match (session_id, self.shape) {
@@ -88,6 +93,7 @@ impl Provider {
             (id, _) => id,
         };
         let session = Arc::new(self.create(settings, session_id, identity, first_create, cancel).await?);
+        // A session that did not fork runs the setup itself, and goes away if the setup fails.
         if let Some(setup) = first_create
             && !session.forked_from_template()
             && let Err(err) = cancel.guard(setup.run(session.clone())).await
@@ -102,22 +108,22 @@ impl Provider {
     pub async fn resume_session(&self, session_id: &str, cancel: &Cancel) -> Result<Session> {
         let settings = match &self.settings {
             Settings::Create(s) => s,
-            Settings::Wrap(w) => return self.attach(w).await,
+            Settings::Wrap(w) => return super::wrap::attach(self.host(), w).await,
         };
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         let name = self.session_name(settings, session_id);
-        let record = SessionRecord::load(self.host.cache_root(), &name)
+        let record = SessionRecord::load(self.host().cache_root(), &name)
             // A session created by a factory under another name prefix.
-            .or_else(|| SessionRecord::find_by_session_id(self.host.cache_root(), session_id))
+            .or_else(|| SessionRecord::find_by_session_id(self.host().cache_root(), session_id))
             .ok_or_else(|| not_found(session_id))?;
-        let session = resume_record(&self.host, record, session_id, cancel).await?;
+        let session = resume_record(self.host(), record, session_id, cancel).await?;
         Ok(session.reporting_session_id(self.shape == Shape::SessionFactory))
     }
 
     /// Removes orphaned sandboxes (sessions without an id whose process is
     /// gone) and templates not used lately beyond the newest few.
     pub async fn prune(&self, options: snapshots::PruneOptions) -> (Vec<String>, snapshots::PruneReport) {
-        super::state::prune(&self.host, options).await
+        super::state::prune(self.host(), options).await
     }
 
     /// An explicit `name` replaces the generic prefix, so `msb ls` shows whose sandboxes these are.
@@ -126,7 +132,7 @@ impl Provider {
     }
 
     async fn create(
-        self: &Arc<Self>,
+        &self,
         settings: &CreateSettings,
         session_id: Option<&str>,
         identity: Option<&str>,
@@ -134,9 +140,10 @@ impl Provider {
         cancel: &Cancel,
     ) -> Result<Session> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
-        self.host.preflight().await?;
-        self.host.reap_orphans_once(|| async { drop(super::orphans::reap(&self.host).await) }).await;
-        let source = image::resolve(&self.host, &settings.image, &self.progress).await?;
+        let host = self.host();
+        host.preflight().await?;
+        host.reap_orphans_once(|| async { drop(super::orphans::reap(host).await) }).await;
+        let source = image::resolve(host.cache_root(), &settings.image, &self.builder.progress).await?;
         let template_key = match (identity, &source) {
             (Some(identity), ImageSource::Reference(image_ref)) if self.supports_templates() => {
                 Some(snapshots::template_key(identity, settings, image_ref))
@@ -144,13 +151,13 @@ impl Provider {
             _ => None,
         };
         if let (Some(key), Some(setup)) = (&template_key, first_create) {
-            self.bootstrap_template(settings, &source, key, setup, cancel).await?;
+            self.builder.bootstrap_template(settings, &source, key, setup, cancel).await?;
         }
         // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
         let (template, _template_hold) = match (&template_key, &source) {
             (Some(key), ImageSource::Reference(image_ref)) => {
-                let hold = cancel.guard(TemplateStore::new(self.host.cache_root()).lock_shared(key)).await?;
-                (self.usable_template(key, image_ref).await, Some(hold))
+                let hold = cancel.guard(TemplateStore::new(host.cache_root()).lock_shared(key)).await?;
+                (usable_template(host, key, image_ref).await, Some(hold))
             }
             _ => (None, None),
         };
@@ -163,13 +170,15 @@ impl Provider {
                 detached: false,
                 intercepts_https: settings.intercepts_https(),
             };
-            return self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
+            return self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
         };
         let name = self.session_name(settings, session_id);
         self.clear_existing(&name, session_id, settings.replace).await?;
-        let plan = super::pooled::MemberPlan { source: source.clone(), template: template.clone() };
-        if let Some(session) = self.take_from_pool(&plan, &name, session_id)? {
-            self.refill_pool(plan);
+        let plan = MemberPlan { source: source.clone(), template: template.clone() };
+        if let Some(pool) = &self.pool
+            && let Some(session) = pool.take(&self.builder, &plan, &name, session_id)?
+        {
+            pool.refill(plan);
             return Ok(session.reporting_session_id(self.shape == Shape::SessionFactory));
         }
         let target = Target {
@@ -180,49 +189,23 @@ impl Provider {
             detached: true,
             intercepts_https: settings.intercepts_https(),
         };
-        let session = self.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
-        self.refill_pool(plan);
+        let session = self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
+        if let Some(pool) = &self.pool {
+            pool.refill(plan);
+        }
         Ok(session.reporting_session_id(self.shape == Shape::SessionFactory))
     }
 
-    /// Leases the target's host ports and boots it (cold, or forked from
-    /// `template`). An abort drops the boot wherever it is; on any failure the
-    /// sandbox, its leases and its record are removed.
-    pub(super) async fn boot_leased(
-        &self,
-        settings: &CreateSettings,
-        source: &ImageSource,
-        target: &Target<'_>,
-        template: Option<&TemplateRecord>,
-        cancel: &Cancel,
-    ) -> Result<Session> {
-        let name = target.name;
-        let _creating = self.host.creating(name);
-        let live = live_sandbox_names().await?;
-        // No session's guest may reach this one's ports through its `allowHostPorts`.
-        let mut reserved = settings.allow_host_ports.clone();
-        reserved.extend(SessionRecord::all(self.host.cache_root()).into_iter().flat_map(|r| r.allow_host_ports));
-        let ports = PortLeases::new(self.host.cache_root()).acquire(
-            name,
-            &settings.ports,
-            &reserved,
-            &|owner| live.contains(owner) || self.host.is_creating(owner),
-            &self.host,
-        )?;
-        match cancel.guard(self.boot(settings, source, target, &ports, template)).await {
-            Ok(session) => {
-                if let Some(template) = template {
-                    TemplateStore::new(self.host.cache_root()).touch(&template.key);
-                }
-                Ok(session)
-            }
-            Err(err) => {
-                // A failed boot leaves a stopped row and our leases behind: clean both.
-                let _ = remove_sandbox(name).await;
-                let _ = PortLeases::new(self.host.cache_root()).release(name, &ports);
-                SessionRecord::remove(self.host.cache_root(), name);
-                Err(err)
-            }
+    /// How full the warm pool is; `None` without one.
+    pub fn pool_status(&self) -> Option<PoolStatus> {
+        self.pool.as_ref().map(SessionPool::status)
+    }
+
+    /// Stops the warm pool and removes its members (sessions handed over are
+    /// not touched). Idempotent; creates still work, without a pool.
+    pub async fn close(&self) {
+        if let Some(pool) = &self.pool {
+            pool.close().await;
         }
     }
 
@@ -230,28 +213,24 @@ impl Provider {
     /// create, or a second create of the same id. Replaced only when asked.
     async fn clear_existing(&self, name: &str, session_id: &str, replace: bool) -> Result<()> {
         // The same id under another name prefix is the same session to a resume by id.
-        if let Some(other) = SessionRecord::find_by_session_id(self.host.cache_root(), session_id)
+        let host = self.host();
+        if let Some(other) = SessionRecord::find_by_session_id(host.cache_root(), session_id)
             && other.name != name
         {
             return Err(self.session_exists(session_id, &other.name));
         }
-        let record = SessionRecord::load(self.host.cache_root(), name);
+        let record = SessionRecord::load(host.cache_root(), name);
         let sandbox = record.as_ref().map_or(name, SessionRecord::sandbox_name).to_owned();
-        let exists = match Sandbox::get(&sandbox).await {
-            Ok(_) => true,
-            Err(MicrosandboxError::SandboxNotFound(_)) => false,
-            Err(e) => return Err(e.into()),
-        };
-        if !exists {
-            SessionRecord::remove(self.host.cache_root(), name);
+        if host.vms().status(&sandbox).await?.is_none() {
+            SessionRecord::remove(host.cache_root(), name);
             return Ok(());
         }
         if !replace {
             return Err(self.session_exists(session_id, name));
         }
-        remove_sandbox(&sandbox).await?;
-        PortLeases::new(self.host.cache_root()).release(&sandbox, &record.map(|r| r.ports).unwrap_or_default())?;
-        SessionRecord::remove(self.host.cache_root(), name);
+        host.vms().remove(&sandbox).await?;
+        PortLeases::new(host.cache_root()).release(&sandbox, &record.map(|r| r.ports).unwrap_or_default())?;
+        SessionRecord::remove(host.cache_root(), name);
         Ok(())
     }
 }
@@ -281,24 +260,6 @@ impl Provider {
     }
 }
 
-/// Names of all sandboxes the runtime knows, to tell live port leases from stale ones.
-async fn live_sandbox_names() -> Result<HashSet<String>> {
-    let mut names = HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = Sandbox::list_with(|l| match cursor.clone() {
-            Some(c) => l.cursor(c),
-            None => l,
-        })
-        .await?;
-        names.extend(page.sandboxes.iter().map(|s| s.name().to_owned()));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(names),
-        }
-    }
-}
-
 fn not_found(session_id: &str) -> Error {
     Error::new(
         ErrorCode::SessionNotFound,
@@ -322,15 +283,10 @@ pub(super) async fn resume_record(
     }
     host.preflight().await?;
     let sandbox_name = record.sandbox_name().to_owned();
-    let handle = match Sandbox::get(&sandbox_name).await {
-        Ok(handle) => handle,
-        Err(MicrosandboxError::SandboxNotFound(_)) => return Err(not_found(session_id)),
-        Err(e) => return Err(e.into()),
-    };
+    let Some(status) = host.vms().status(&sandbox_name).await? else { return Err(not_found(session_id)) };
     // A stopped session's host ports were free while it ran; if another program took one
     // since, the runtime would only log it and the URL would reach that program instead.
-    let running = matches!(handle.status_snapshot(), microsandbox::sandbox::SandboxStatus::Running);
-    if !running
+    if status != VmStatus::Running
         && let Some(port) = record.ports.iter().find(|p| p.protocol == PortProtocol::Tcp && crate::ports::published(p))
     {
         return Err(Error::new(
@@ -344,35 +300,29 @@ pub(super) async fn resume_record(
     }
     let env = record.env.clone().unwrap_or_default();
     // An abort only stops waiting: a resumed session stays as it is, stopped or started.
-    let (sandbox, guest) = cancel
+    let (machine, guest) = cancel
         .guard(async {
-            let sandbox = match handle.connect_or_start_detached().await {
-                Ok(sandbox) => sandbox,
-                Err(err @ MicrosandboxError::BootStart { .. }) => {
-                    return Err(runtime::explain_boot_failure(&sandbox_name, err).await);
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let guest = guest::probe(&sandbox, Some(&record.working_directory), &env).await?;
-            Ok((sandbox, guest))
+            let machine = host.vms().connect(&sandbox_name, true).await?;
+            let guest = crate::guest::probe(machine.as_ref(), Some(&record.working_directory), &env).await?;
+            Ok((machine, guest))
         })
         .await?;
-    // The bound the microVM booted with, whoever resumes it (the runtime keeps it).
-    let lifetime = Lifetime { idle_timeout_secs: record.idle_timeout_secs, max_duration_secs: None };
-    Ok(Session::new(
-        Arc::new(sandbox),
+    Ok(Session::new(SessionParts {
+        machine,
         guest,
-        record.ports,
-        record.public_hostname,
-        Ownership::Resumable,
-        false,
-        host.clone(),
-    )
-    .with_credential_brokering(record.brokers_credentials)
-    .with_record_key(record.name)
-    .with_session_id(Some(session_id.to_owned()))
-    .with_keepalive(lifetime)
-    .with_secrets(record.secrets))
+        ports: record.ports,
+        public_hostname: record.public_hostname,
+        ownership: Ownership::Resumable,
+        forked_from_template: false,
+        host: host.clone(),
+        session_id: Some(session_id.to_owned()),
+        record_key: Some(record.name),
+        lease_owner: None,
+        // The bound the microVM booted with, whoever resumes it (the runtime keeps it).
+        lifetime: Lifetime { idle_timeout_secs: record.idle_timeout_secs, max_duration_secs: None },
+        brokers_credentials: record.brokers_credentials,
+        secrets: record.secrets,
+    }))
 }
 
 /// Resumes the session created for `session_id` from the record alone, for

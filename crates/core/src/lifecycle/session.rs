@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use microsandbox::{MicrosandboxError, Sandbox};
+use microsandbox::Sandbox;
 use tokio::sync::Mutex;
 
+use super::lifetime::{Lifetime, Ownership};
 use crate::brokering::BrokeredSecret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::{self, FileReader, FileWriter};
@@ -14,19 +15,8 @@ use crate::guest::GuestInfo;
 use crate::host::Host;
 use crate::ports::{LeasedPort, PortLeases};
 use crate::process::Process;
-
-/// Graceful shutdown budget before a sandbox is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ownership {
-    /// Ours, and resumable by its `sessionId`: stop keeps its disk.
-    Resumable,
-    /// Ours, without a `sessionId`: nobody can resume it, so stop removes it.
-    Ephemeral,
-    /// The caller's (wrap mode): never stopped or removed by us.
-    Borrowed,
-}
+use crate::secrets::SecretSetting;
+use crate::vm::Machine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -49,7 +39,7 @@ pub struct Session {
     /// wrapped sandbox (shared by sessions) a per-session name.
     lease_owner: String,
     /// Replaced when the microVM restarts to take new brokered credentials.
-    sandbox: std::sync::RwLock<Arc<Sandbox>>,
+    machine: std::sync::RwLock<Arc<dyn Machine>>,
     guest: GuestInfo,
     ports: Vec<LeasedPort>,
     public_hostname: Option<String>,
@@ -70,37 +60,57 @@ pub struct Session {
     brokered: Mutex<Vec<BrokeredSecret>>,
 }
 
+/// What a session is made of: a boot, a resume and an attach each fill one.
+pub(crate) struct SessionParts {
+    pub machine: Arc<dyn Machine>,
+    pub guest: GuestInfo,
+    pub ports: Vec<LeasedPort>,
+    pub public_hostname: Option<String>,
+    pub ownership: Ownership,
+    pub forked_from_template: bool,
+    pub host: Arc<Host>,
+    /// The caller's `sessionId` / `sandboxId`, for a resumable session.
+    pub session_id: Option<String>,
+    /// Where the record is filed, when not under the sandbox's name.
+    pub record_key: Option<String>,
+    /// Who holds the port leases, when not the sandbox (a wrapped sandbox is shared).
+    pub lease_owner: Option<String>,
+    /// Kept fresh while the session is held, when it has an idle bound.
+    pub lifetime: Lifetime,
+    pub brokers_credentials: bool,
+    /// Commands get placeholders for these secrets' real values.
+    pub secrets: Vec<SecretSetting>,
+}
+
 impl Session {
-    pub(crate) fn new(
-        sandbox: Arc<Sandbox>,
-        guest: GuestInfo,
-        ports: Vec<LeasedPort>,
-        public_hostname: Option<String>,
-        ownership: Ownership,
-        forked_from_template: bool,
-        host: Arc<Host>,
-    ) -> Self {
-        Self {
-            lease_owner: sandbox.name().to_owned(),
-            record_key: sandbox.name().to_owned(),
-            name: sandbox.name().to_owned(),
-            session_id: None,
+    pub(crate) fn new(parts: SessionParts) -> Self {
+        let name = parts.machine.name().to_owned();
+        let base_swaps = crate::secrets::swaps(&parts.secrets);
+        let session = Self {
+            lease_owner: parts.lease_owner.unwrap_or_else(|| name.clone()),
+            record_key: parts.record_key.unwrap_or_else(|| name.clone()),
+            name,
+            session_id: parts.session_id,
             id_is_session_id: false,
-            sandbox: std::sync::RwLock::new(sandbox),
-            guest,
-            ports,
-            public_hostname,
-            ownership,
-            forked_from_template,
-            host,
+            machine: std::sync::RwLock::new(parts.machine),
+            guest: parts.guest,
+            ports: parts.ports,
+            public_hostname: parts.public_hostname,
+            ownership: parts.ownership,
+            forked_from_template: parts.forked_from_template,
+            host: parts.host,
             state: Mutex::new(State::Running),
             keepalive: std::sync::Mutex::new(None),
-            base_swaps: Vec::new(),
-            swaps: std::sync::RwLock::new(Vec::new()),
+            swaps: std::sync::RwLock::new(base_swaps.clone()),
+            base_swaps,
             unread: crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES),
-            brokers_credentials: false,
+            brokers_credentials: parts.brokers_credentials,
             brokered: Mutex::new(Vec::new()),
+        };
+        if let Some(interval) = parts.lifetime.keepalive_interval() {
+            session.start_keepalive(interval);
         }
+        session
     }
 
     /// Stable across create and resume of one session: the sandbox id for
@@ -118,11 +128,6 @@ impl Session {
         &self.name
     }
 
-    pub(crate) fn with_session_id(mut self, session_id: Option<String>) -> Self {
-        self.session_id = session_id;
-        self
-    }
-
     /// Reports the sandbox id as `id` (today's session factories).
     pub(crate) fn reporting_session_id(mut self, yes: bool) -> Self {
         self.id_is_session_id = yes;
@@ -133,16 +138,9 @@ impl Session {
         &self.guest.working_directory
     }
 
-    /// Keeps the sandbox's idle timer fresh while this session is held.
-    pub(crate) fn with_keepalive(self, lifetime: super::lifetime::Lifetime) -> Self {
-        if let Some(interval) = lifetime.keepalive_interval() {
-            self.start_keepalive(interval);
-        }
-        self
-    }
-
+    /// Keeps the microVM's idle timer fresh while this session is held.
     fn start_keepalive(&self, interval: Duration) {
-        let task = super::lifetime::keep_alive(Arc::downgrade(&self.sandbox()), interval);
+        let task = super::lifetime::keep_alive(Arc::downgrade(&self.machine()), interval);
         let previous = self.keepalive.lock().expect("keepalive lock").replace((task, interval));
         if let Some((old, _)) = previous {
             old.abort();
@@ -150,14 +148,18 @@ impl Session {
     }
 
     /// The microVM's current handle (a restart for new credentials replaces it).
-    fn sandbox(&self) -> Arc<Sandbox> {
-        self.sandbox.read().expect("sandbox lock").clone()
+    fn machine(&self) -> Arc<dyn Machine> {
+        self.machine.read().expect("machine lock").clone()
     }
 
-    /// The session accepts request transformations: its microVM intercepts HTTPS.
-    pub(crate) fn with_credential_brokering(mut self, yes: bool) -> Self {
-        self.brokers_credentials = yes;
-        self
+    /// The SDK's sandbox, for commands, files and live changes.
+    fn sandbox(&self) -> Result<Arc<Sandbox>> {
+        self.machine().sdk().ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unsupported,
+                format!("microVM {} runs no commands (not a microsandbox VM)", self.name),
+            )
+        })
     }
 
     pub fn brokers_credentials(&self) -> bool {
@@ -193,7 +195,7 @@ impl Session {
         let cache_root = self.host.cache_root();
         let mut record = super::record::SessionRecord::load(cache_root, &self.record_key);
         let in_runtime = record.as_ref().map(|r| r.brokered.clone()).unwrap_or_default();
-        let sandbox = self.sandbox();
+        let sandbox = self.sandbox()?;
         let mut modify = sandbox.modify();
         for secret in &desired {
             modify = modify.secret(|s| {
@@ -247,8 +249,8 @@ impl Session {
 
     /// After a restart the old handle's connection is gone: take a new one.
     async fn reconnect(&self) -> Result<()> {
-        let sandbox = Arc::new(Sandbox::get(&self.name).await?.connect().await?);
-        *self.sandbox.write().expect("sandbox lock") = sandbox;
+        let machine = self.host.vms().connect(&self.name, false).await?;
+        *self.machine.write().expect("machine lock") = machine;
         let interval = self.keepalive.lock().expect("keepalive lock").as_ref().map(|(_, i)| *i);
         if let Some(interval) = interval {
             self.start_keepalive(interval);
@@ -256,29 +258,12 @@ impl Session {
         Ok(())
     }
 
-    /// Commands of this session get placeholders for these secrets' real values.
-    pub(crate) fn with_secrets(mut self, secrets: Vec<crate::secrets::SecretSetting>) -> Self {
-        self.base_swaps = crate::secrets::swaps(&secrets);
-        self.swaps = std::sync::RwLock::new(self.base_swaps.clone());
-        self
-    }
-
-    pub(crate) fn with_lease_owner(mut self, owner: String) -> Self {
-        self.lease_owner = owner;
-        self
-    }
-
-    /// A session whose record is filed under `key` (a resumed warm-pool member).
-    pub(crate) fn with_record_key(mut self, key: String) -> Self {
-        self.record_key = key;
-        self
-    }
-
     /// A warm-pool member becomes the resumable session filed under `record_key`.
-    pub(crate) fn handed_over(self, record_key: String, session_id: String) -> Self {
-        let mut session = self.with_record_key(record_key).with_session_id(Some(session_id));
-        session.ownership = Ownership::Resumable;
-        session
+    pub(crate) fn handed_over(mut self, record_key: String, session_id: String) -> Self {
+        self.record_key = record_key;
+        self.session_id = Some(session_id);
+        self.ownership = Ownership::Resumable;
+        self
     }
 
     pub(crate) fn leased_ports(&self) -> &[LeasedPort] {
@@ -367,7 +352,7 @@ impl Session {
         // `run()` reads as the output comes (and keeps a bounded head and tail), so its exec
         // draws on a budget of its own: unread `spawn()` output must not starve it.
         let budget = crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES);
-        Process::exec(self.sandbox(), &self.guest.shell, command, cwd, env, budget)
+        Process::exec(self.sandbox()?, &self.guest.shell, command, cwd, env, budget)
             .await
             .map_err(|e| self.stopped_or(e))
     }
@@ -384,7 +369,7 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::spawn_detached(self.sandbox(), &self.guest.shell, command, cwd, env, self.unread.clone())
+        Process::spawn_detached(self.sandbox()?, &self.guest.shell, command, cwd, env, self.unread.clone())
             .await
             .map_err(|e| self.stopped_or(e))
     }
@@ -408,17 +393,17 @@ impl Session {
 
     pub async fn read_file(&self, path: &str) -> Result<Option<bytes::Bytes>> {
         self.ensure_running().await?;
-        files::read(&self.sandbox(), &self.resolve(path)?).await
+        files::read(&*self.sandbox()?, &self.resolve(path)?).await
     }
 
     pub async fn open_read(&self, path: &str) -> Result<Option<FileReader>> {
         self.ensure_running().await?;
-        files::open_read(&self.sandbox(), &self.resolve(path)?).await
+        files::open_read(&*self.sandbox()?, &self.resolve(path)?).await
     }
 
     pub async fn open_write(&self, path: &str) -> Result<FileWriter> {
         self.ensure_running().await?;
-        files::open_write(&self.sandbox(), &self.resolve(path)?).await
+        files::open_write(&self.sandbox()?, &self.resolve(path)?).await
     }
 
     /// Stops the microVM. A resumable session keeps its disk and port leases;
@@ -432,7 +417,7 @@ impl Session {
         self.stop_keepalive();
         match self.ownership {
             Ownership::Borrowed => self.release_wrap_lease()?,
-            Ownership::Resumable => stop_sandbox(&self.sandbox()).await?,
+            Ownership::Resumable => self.machine().stop().await?,
             Ownership::Ephemeral => self.remove_everything().await?,
         }
         *state = State::Stopped;
@@ -468,7 +453,7 @@ impl Session {
     }
 
     async fn remove_everything(&self) -> Result<()> {
-        remove_sandbox(&self.name).await?;
+        self.host.vms().remove(&self.name).await?;
         super::record::SessionRecord::remove(self.host.cache_root(), &self.record_key);
         PortLeases::new(self.host.cache_root()).release(&self.name, &self.ports)
     }
@@ -481,38 +466,8 @@ impl Session {
     }
 }
 
-/// Graceful stop with a deadline, then a kill: a wedged guest must not hang `stop()`.
 impl Drop for Session {
     fn drop(&mut self) {
         self.stop_keepalive();
-    }
-}
-
-pub(crate) async fn stop_sandbox(sandbox: &Sandbox) -> Result<()> {
-    match sandbox.stop_with_timeout(STOP_TIMEOUT).await {
-        Ok(()) => Ok(()),
-        Err(MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) => Ok(()),
-        Err(_) => match sandbox.kill().await {
-            Ok(()) | Err(MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        },
-    }
-}
-
-/// Stops (or kills) and removes a sandbox by name; a missing one is fine.
-pub(crate) async fn remove_sandbox(name: &str) -> Result<()> {
-    let handle = match Sandbox::get(name).await {
-        Ok(handle) => handle,
-        Err(MicrosandboxError::SandboxNotFound(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    if let Err(err) = handle.stop_with_timeout(STOP_TIMEOUT).await
-        && !matches!(err, MicrosandboxError::SandboxNotRunning(_) | MicrosandboxError::SandboxNotFound(_))
-    {
-        let _ = handle.kill().await;
-    }
-    match handle.remove().await {
-        Ok(()) | Err(MicrosandboxError::SandboxNotFound(_)) => Ok(()),
-        Err(e) => Err(e.into()),
     }
 }

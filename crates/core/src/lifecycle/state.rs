@@ -9,11 +9,11 @@ use microsandbox::logs::{LogOptions, LogSource};
 use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
 
 use super::record::SessionRecord;
-use super::session::remove_sandbox;
 use crate::error::{Error, ErrorCode, Result};
 use crate::host::Host;
 use crate::ports::PortLeases;
 use crate::snapshots::{self, PruneOptions, PruneReport, TemplateStore};
+use crate::vm::Vms;
 
 pub struct SessionEntry {
     pub name: String,
@@ -98,7 +98,7 @@ fn find_resumable<'a>(records: &'a [SessionRecord], session_id: &str) -> Option<
 pub async fn remove_session(cache_root: &Path, session_id: &str) -> Result<Option<String>> {
     let records = SessionRecord::all(cache_root);
     let Some(record) = find_resumable(&records, session_id) else { return Ok(None) };
-    remove_sandbox(record.sandbox_name()).await?;
+    crate::vm::sdk::SdkVms.remove(record.sandbox_name()).await?;
     PortLeases::new(cache_root).release(record.sandbox_name(), &record.ports)?;
     SessionRecord::remove(cache_root, &record.name);
     Ok(Some(record.name.clone()))

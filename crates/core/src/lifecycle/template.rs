@@ -4,13 +4,10 @@
 
 use std::sync::Arc;
 
-use microsandbox::Snapshot;
-
-use super::boot::Target;
+use super::builder::{Builder, Target};
 use super::first_create::FirstCreate;
-use super::lifetime::Lifetime;
-use super::provider::Provider;
-use super::session::{Ownership, Session, remove_sandbox};
+use super::lifetime::{Lifetime, Ownership};
+use super::session::Session;
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::host::Host;
@@ -32,12 +29,12 @@ struct TemplateBootstrap {
     _lock: TemplateLock,
 }
 
-impl Provider {
+impl Builder {
     /// Makes sure `key` has a usable template: unless one is published (maybe
     /// by another process this waited for), boots a template microVM, runs
     /// `bootstrapPreCommands` and the caller's `setup` there, and publishes
     /// its snapshot. On failure or abort nothing is published.
-    pub(super) async fn bootstrap_template(
+    pub async fn bootstrap_template(
         &self,
         settings: &CreateSettings,
         source: &ImageSource,
@@ -47,16 +44,16 @@ impl Provider {
     ) -> Result<()> {
         let ImageSource::Reference(image_ref) = source else { return Ok(()) };
         // Checked before locking too: the lock waits for forks of the template in flight.
-        if self.usable_template(key, image_ref).await.is_some() {
+        if usable_template(&self.host, key, image_ref).await.is_some() {
             return Ok(());
         }
         let lock = cancel.guard(TemplateStore::new(self.host.cache_root()).lock(key)).await?;
-        if self.usable_template(key, image_ref).await.is_some() {
+        if usable_template(&self.host, key, image_ref).await.is_some() {
             return Ok(());
         }
         let name = template_sandbox_name(key);
         // Left over from a bootstrap that was interrupted: we hold the lock, nobody else uses it.
-        remove_sandbox(&name).await?;
+        self.host.vms().remove(&name).await?;
         self.progress.report("template", "booting a template microVM to bootstrap once for this identity");
         // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
         let target = Target {
@@ -70,7 +67,7 @@ impl Provider {
         let session = match cancel.guard(self.boot(settings, source, &target, &[], None)).await {
             Ok(session) => Arc::new(session),
             Err(err) => {
-                let _ = remove_sandbox(&name).await;
+                let _ = self.host.vms().remove(&name).await;
                 return Err(err);
             }
         };
@@ -78,7 +75,7 @@ impl Provider {
             session: session.clone(),
             key: key.to_owned(),
             image: image_ref.clone(),
-            image_digest: image_digest(image_ref).await,
+            image_digest: self.host.vms().image_digest(image_ref).await,
             host: self.host.clone(),
             progress: self.progress.clone(),
             _lock: lock,
@@ -91,17 +88,16 @@ impl Provider {
             }
         }
     }
+}
 
-    /// The published template for `key`, unless its image has changed since.
-    pub(super) async fn usable_template(&self, key: &str, image_ref: &str) -> Option<TemplateRecord> {
-        let record = TemplateStore::new(self.host.cache_root()).get(key)?;
-        let current = image_digest(image_ref).await;
-        if record.image_digest.is_some() && current.is_some() && record.image_digest != current {
-            return None;
-        }
-        Snapshot::get(&record.snapshot).await.ok()?;
-        Some(record)
+/// The published template for `key`, unless its image has changed since.
+pub(super) async fn usable_template(host: &Host, key: &str, image_ref: &str) -> Option<TemplateRecord> {
+    let record = TemplateStore::new(host.cache_root()).get(key)?;
+    let current = host.vms().image_digest(image_ref).await;
+    if record.image_digest.is_some() && current.is_some() && record.image_digest != current {
+        return None;
     }
+    host.vms().snapshot_exists(&record.snapshot).await.then_some(record)
 }
 
 impl TemplateBootstrap {
@@ -114,14 +110,7 @@ impl TemplateBootstrap {
         let name = self.session.sandbox_name().to_owned();
         let working_directory = self.session.default_working_directory().to_owned();
         self.progress.report("template", "taking a full snapshot of the bootstrapped template");
-        // A snapshot of an earlier, unpublished attempt would block the name.
-        let _ = Snapshot::remove(&snapshots::snapshot_name(&self.key), true).await;
-        Snapshot::builder(snapshots::snapshot_local_name(&self.key))
-            .from_sandbox(&name)
-            .group(snapshots::SNAPSHOT_GROUP)
-            .full()
-            .create()
-            .await?;
+        self.host.vms().snapshot(&name, &snapshots::snapshot_name(&self.key)).await?;
         let now = snapshots::now();
         let store = TemplateStore::new(self.host.cache_root());
         store.publish(&TemplateRecord {
@@ -148,8 +137,4 @@ impl TemplateBootstrap {
 
 fn template_sandbox_name(key: &str) -> String {
     format!("aisdk-template-{}", &key[..24])
-}
-
-async fn image_digest(image_ref: &str) -> Option<String> {
-    microsandbox::Image::get(image_ref).await.ok()?.manifest_digest().map(str::to_owned)
 }

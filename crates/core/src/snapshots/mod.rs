@@ -8,7 +8,7 @@ mod store;
 
 pub use key::template_key;
 pub use prune::{PruneOptions, PruneReport, prune};
-pub use store::{TemplateLock, TemplateRecord, TemplateStore, now, snapshot_local_name, snapshot_name};
+pub use store::{TemplateLock, TemplateRecord, TemplateStore, now, snapshot_name};
 
 /// Snapshot group holding every template snapshot of this package.
 pub const SNAPSHOT_GROUP: &str = "ai-sdk-microsandbox";

@@ -49,7 +49,7 @@ pub fn snapshot_name(key: &str) -> String {
 }
 
 /// The snapshot's name within its group.
-pub fn snapshot_local_name(key: &str) -> String {
+fn snapshot_local_name(key: &str) -> String {
     format!("t-{}", &key[..key.len().min(24)])
 }
 

@@ -1,0 +1,262 @@
+//! The lifecycle's decisions against an in-memory runtime ([`crate::vm::fake`]):
+//! what boots, from what, what is removed when something fails.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::json;
+
+use super::record::SessionRecord;
+use super::{FirstCreate, Provider, Session};
+use crate::cancel::{Cancel, cancel_pair};
+use crate::error::{Error, ErrorCode, Result};
+use crate::host::Host;
+use crate::settings::Settings;
+use crate::vm::fake::{FakeVms, NextBoot};
+
+struct World {
+    vms: Arc<FakeVms>,
+    host: Arc<Host>,
+    root: PathBuf,
+}
+
+impl World {
+    fn new() -> Self {
+        let root = std::env::temp_dir().join(format!("aisdk-lifecycle-{}", crate::naming::sandbox_id()));
+        let vms = FakeVms::new();
+        let host = Host::with_vms(root.clone(), vms.clone());
+        Self { vms, host, root }
+    }
+
+    fn provider(&self, settings: serde_json::Value) -> Arc<Provider> {
+        Arc::new(Provider::new(Settings::parse(&settings).unwrap(), self.host.clone()))
+    }
+
+    /// The calls since the last look, with generated names made readable.
+    fn calls(&self) -> Vec<String> {
+        self.vms.take_calls()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The caller's one-time setup; counts its runs and fails when told to.
+#[derive(Default)]
+struct Setup {
+    runs: AtomicUsize,
+    fail: bool,
+}
+
+impl FirstCreate for Setup {
+    fn run(&self, _session: Arc<Session>) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(async move {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            if self.fail { Err(Error::new(ErrorCode::ExecFailed, "setup failed")) } else { Ok(()) }
+        })
+    }
+}
+
+fn verbs(calls: &[String]) -> Vec<&str> {
+    calls.iter().map(|c| c.split(' ').next().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_session_without_an_identity_boots_cold_from_the_image_and_runs_the_pre_commands() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "bootstrapPreCommands": ["echo one"] }));
+    let session = provider.create_session(Some("s1"), None, None, &Cancel::never()).await.unwrap();
+    assert!(!session.forked_from_template());
+    let calls = world.calls();
+    assert_eq!(verbs(&calls), ["boot", "run"]);
+    assert!(calls[0].ends_with("image:alpine"), "{calls:?}");
+    let vm = world.vms.vm(session.sandbox_name()).unwrap();
+    assert!(vm.detached, "a session with an id outlives its process");
+    let record = SessionRecord::load(&world.root, session.sandbox_name()).unwrap();
+    assert_eq!(record.session_id.as_deref(), Some("s1"));
+    assert_eq!(record.working_directory, "/root");
+}
+
+#[tokio::test]
+async fn the_first_session_of_an_identity_bootstraps_a_template_once_and_every_session_forks_from_it() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "bootstrapPreCommands": ["install"] }));
+    let setup = Setup::default();
+    let first = provider.create_session(Some("a"), Some("id-1"), Some(&setup), &Cancel::never()).await.unwrap();
+    let calls = world.calls();
+    // The template boots cold, takes the pre-commands and the setup, is snapshotted and removed.
+    assert_eq!(verbs(&calls), ["boot", "run", "snapshot", "remove", "boot"], "{calls:?}");
+    let template = calls[0].split(' ').nth(1).unwrap().to_owned();
+    assert!(template.starts_with("aisdk-template-"));
+    assert!(!world.vms.names_now().contains(&template));
+    assert!(calls[4].contains(" fork:"), "the session forks: {calls:?}");
+    assert!(first.forked_from_template());
+    let second = provider.create_session(Some("b"), Some("id-1"), Some(&setup), &Cancel::never()).await.unwrap();
+    let calls = world.calls();
+    assert_eq!(verbs(&calls), ["boot"], "no second bootstrap: {calls:?}");
+    assert!(calls[0].contains(" fork:"));
+    assert!(second.forked_from_template());
+    assert_eq!(setup.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failed_setup_publishes_no_template_and_leaves_no_microvm() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    let setup = Setup { fail: true, ..Setup::default() };
+    let err = provider.create_session(Some("a"), Some("id-1"), Some(&setup), &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::ExecFailed);
+    assert_eq!(verbs(&world.calls()), ["boot", "remove"]);
+    assert!(world.vms.names_now().is_empty());
+    assert!(crate::snapshots::TemplateStore::new(&world.root).all().is_empty());
+}
+
+#[tokio::test]
+async fn a_session_that_brokers_credentials_boots_the_templates_disk_not_its_ram() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "brokerCredentials": true }));
+    let setup = Setup::default();
+    provider.create_session(Some("a"), Some("id-1"), Some(&setup), &Cancel::never()).await.unwrap();
+    let calls = world.calls();
+    assert!(calls.last().unwrap().contains(" disk:"), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_boot_whose_agent_never_comes_up_is_retried_once() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    world.vms.script_boots(&[NextBoot::Transient]);
+    provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    assert_eq!(verbs(&world.calls()), ["boot", "remove", "boot"]);
+
+    world.vms.script_boots(&[NextBoot::Transient, NextBoot::Transient]);
+    let err = provider.create_session(Some("b"), None, None, &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::BootFailed);
+    assert!(err.message.contains("booted twice"), "{}", err.message);
+    assert_eq!(verbs(&world.calls()), ["boot", "remove", "boot", "remove"], "nothing is left behind");
+
+    world.vms.script_boots(&[NextBoot::Fatal]);
+    let err = provider.create_session(Some("c"), None, None, &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::InvalidSettings);
+    assert_eq!(verbs(&world.calls()), ["boot", "remove"], "a refused boot is not retried");
+    assert_eq!(world.vms.names_now().len(), 1, "only the first session's microVM");
+}
+
+#[tokio::test]
+async fn a_failed_boot_removes_its_microvm_record_and_port_leases() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "ports": [3000], "bootstrapPreCommands": ["bad"] }));
+    world.vms.fail_command("bad");
+    let err = provider.create_session(Some("a"), None, None, &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::BootFailed);
+    assert!(err.message.contains("bootstrapPreCommands[0] exited with 1"), "{}", err.message);
+    assert!(world.vms.names_now().is_empty());
+    assert!(SessionRecord::all(&world.root).is_empty());
+    let leases = std::fs::read_dir(world.root.join("ports"))
+        .map(|d| d.filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.')).count())
+        .unwrap_or(0);
+    assert_eq!(leases, 0, "the port lease went with it");
+}
+
+#[tokio::test]
+async fn an_abort_mid_boot_removes_what_the_boot_created() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    world.vms.script_boots(&[NextBoot::Hang]);
+    let (source, cancel) = cancel_pair();
+    let create = provider.create_session(Some("a"), None, None, &cancel);
+    let abort = async {
+        while world.vms.names_now().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        source.cancel();
+    };
+    let (created, ()) = tokio::join!(create, abort);
+    assert_eq!(created.err().unwrap().code, ErrorCode::Aborted);
+    assert!(world.vms.names_now().is_empty(), "the half-created microVM is removed");
+    assert!(SessionRecord::all(&world.root).is_empty());
+}
+
+#[tokio::test]
+async fn a_second_create_of_an_id_is_refused_unless_replace_is_set() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    let first = provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    let err = provider.create_session(Some("a"), None, None, &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::SessionExists);
+    world.calls();
+    let replacing = world.provider(json!({ "image": "alpine", "replace": true }));
+    let second = replacing.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    assert_eq!(verbs(&world.calls()), ["remove", "boot"]);
+    assert_eq!(first.sandbox_name(), second.sandbox_name());
+}
+
+#[tokio::test]
+async fn a_record_whose_microvm_is_gone_does_not_block_a_create() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    let first = provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    world.vms.remove_now(first.sandbox_name());
+    provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+}
+
+#[tokio::test]
+async fn resume_reattaches_a_running_session_starts_a_stopped_one_and_refuses_a_missing_one() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    let created = provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    let name = created.sandbox_name().to_owned();
+    world.calls();
+    provider.resume_session("a", &Cancel::never()).await.unwrap();
+    assert_eq!(world.calls(), [format!("connect {name} start")]);
+    created.stop().await.unwrap();
+    assert!(!world.vms.vm(&name).unwrap().running, "stop keeps a resumable session's microVM, stopped");
+    world.calls();
+    let resumed = provider.resume_session("a", &Cancel::never()).await.unwrap();
+    assert!(world.vms.vm(&name).unwrap().running);
+    assert_eq!(resumed.id(), name);
+    world.vms.remove_now(&name);
+    let err = provider.resume_session("a", &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::SessionNotFound);
+    let err = provider.resume_session("never-made", &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::SessionNotFound);
+}
+
+#[tokio::test]
+async fn stop_removes_a_session_without_an_id_and_keeps_a_resumable_one() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine" }));
+    let anonymous = provider.create_session(None, None, None, &Cancel::never()).await.unwrap();
+    assert!(!world.vms.vm(anonymous.sandbox_name()).unwrap().detached, "it dies with its process");
+    anonymous.stop().await.unwrap();
+    assert!(world.vms.vm(anonymous.sandbox_name()).is_none());
+    let resumable = provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    resumable.destroy().await.unwrap();
+    assert!(world.vms.vm(resumable.sandbox_name()).is_none(), "destroy removes it");
+    assert!(SessionRecord::all(&world.root).is_empty());
+}
+
+#[tokio::test]
+async fn a_warm_pool_hands_a_ready_member_to_the_next_create_and_refills() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "warmPool": { "size": 1 } }));
+    provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    // The filler boots one member in the background.
+    while provider.pool_status().unwrap().ready == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let member = world.vms.names_now().into_iter().find(|n| crate::naming::is_anonymous(n)).unwrap();
+    assert!(world.vms.vm(&member).unwrap().detached, "a member may become a resumable session");
+    world.calls();
+    let handed = provider.create_session(Some("b"), None, None, &Cancel::never()).await.unwrap();
+    assert_eq!(handed.sandbox_name(), member, "no boot: the member is handed over");
+    let record = SessionRecord::find_by_session_id(&world.root, "b").unwrap();
+    assert_eq!(record.sandbox.as_deref(), Some(member.as_str()));
+    assert!(record.creator.is_none(), "the handed-over session is resumable");
+    provider.close().await;
+    assert!(world.vms.vm(&member).is_some(), "closing the pool leaves handed-over sessions alone");
+}
