@@ -843,6 +843,7 @@ module.exports.NativeProvider = nativeBinding.NativeProvider
 module.exports.NativeSession = nativeBinding.NativeSession
 module.exports.configureRuntime = nativeBinding.configureRuntime
 module.exports.hostReport = nativeBinding.hostReport
+module.exports.Launch = nativeBinding.Launch
 module.exports.listState = nativeBinding.listState
 module.exports.pruneState = nativeBinding.pruneState
 module.exports.removeSessionById = nativeBinding.removeSessionById

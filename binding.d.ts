@@ -78,10 +78,11 @@ export declare class NativeSession {
   get description(): string
   /** Takes any JS values: the core validates them with coded errors. */
   portUrl(port: unknown, protocol: any): string
-  /** A plain exec (for `run`): fastest, ends with this process. */
-  exec(command: string, workingDirectory?: string | undefined | null, env?: any | undefined | null): Promise<NativeProcess>
-  /** A detached process (for `spawn`): survives this process. */
-  spawn(command: string, workingDirectory?: string | undefined | null, env?: any | undefined | null): Promise<NativeProcess>
+  /**
+   * Starts a command: `exec` for `run` (fastest, ends with this process),
+   * `detached` for `spawn` (survives this process).
+   */
+  start(launch: Launch, command: string, workingDirectory?: string | undefined | null, env?: any | undefined | null): Promise<NativeProcess>
   readFile(path: string): Promise<Buffer | null>
   openRead(path: string): Promise<NativeFileReader | null>
   openWrite(path: string): Promise<NativeFileWriter>
@@ -124,6 +125,12 @@ export interface HostReport {
   problems: Array<HostProblem>
   /** This package's own records (sessions, port leases, templates). */
   cacheDir: string
+}
+
+/** How a command runs (see the core's `process::Launch`). */
+export declare const enum Launch {
+  Exec = 'exec',
+  Detached = 'detached',
 }
 
 export declare function listState(): Promise<StateListing>

@@ -21,9 +21,7 @@ export class MicrosandboxSandboxSession {
 
   async run({ command, workingDirectory, env, abortSignal }) {
     throwIfAborted(abortSignal);
-    const proc = await callNative(() =>
-      this[native].exec(stringArg(command, 'command'), stringArg(workingDirectory, 'workingDirectory', { optional: true }), dataArg(env, 'env')),
-    );
+    const proc = await this.#start('exec', { command, workingDirectory, env });
     const output = raceAbort(abortSignal, callNative(() => proc.collect()), () => void proc.kill().catch(() => {}));
     const { exitCode, stdout, stderr } = await output;
     return { exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
@@ -31,10 +29,19 @@ export class MicrosandboxSandboxSession {
 
   async spawn({ command, workingDirectory, env, abortSignal }) {
     throwIfAborted(abortSignal);
-    const proc = await callNative(() =>
-      this[native].spawn(stringArg(command, 'command'), stringArg(workingDirectory, 'workingDirectory', { optional: true }), dataArg(env, 'env')),
-    );
+    const proc = await this.#start('detached', { command, workingDirectory, env });
     return toSandboxProcess(proc, abortSignal);
+  }
+
+  #start(launch, { command, workingDirectory, env }) {
+    return callNative(() =>
+      this[native].start(
+        launch,
+        stringArg(command, 'command'),
+        stringArg(workingDirectory, 'workingDirectory', { optional: true }),
+        dataArg(env, 'env'),
+      ),
+    );
   }
 
   async readFile({ path, abortSignal }) {

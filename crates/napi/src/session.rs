@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use ai_sdk_microsandbox_core::{Session, input};
+use ai_sdk_microsandbox_core::{Session, input, process};
 use napi::bindgen_prelude::{Buffer, Unknown};
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
@@ -8,6 +8,13 @@ use napi_derive::napi;
 use crate::error::IntoNapi;
 use crate::files::{NativeFileReader, NativeFileWriter};
 use crate::process::NativeProcess;
+
+/// How a command runs (see the core's `process::Launch`).
+#[napi(string_enum = "lowercase")]
+pub enum Launch {
+    Exec,
+    Detached,
+}
 
 #[napi]
 pub struct NativeSession {
@@ -67,29 +74,22 @@ impl NativeSession {
         self.inner.port_url(port, input::protocol(&protocol).napi()?).napi()
     }
 
-    /// A plain exec (for `run`): fastest, ends with this process.
+    /// Starts a command: `exec` for `run` (fastest, ends with this process),
+    /// `detached` for `spawn` (survives this process).
     #[napi]
-    pub async fn exec(
+    pub async fn start(
         &self,
+        launch: Launch,
         command: String,
         working_directory: Option<String>,
         env: Option<serde_json::Value>,
     ) -> napi::Result<NativeProcess> {
         let env = input::env(env.as_ref()).napi()?;
-        let process = self.inner.exec(&command, working_directory.as_deref(), &env).await.napi()?;
-        Ok(NativeProcess::new(process))
-    }
-
-    /// A detached process (for `spawn`): survives this process.
-    #[napi]
-    pub async fn spawn(
-        &self,
-        command: String,
-        working_directory: Option<String>,
-        env: Option<serde_json::Value>,
-    ) -> napi::Result<NativeProcess> {
-        let env = input::env(env.as_ref()).napi()?;
-        let process = self.inner.spawn(&command, working_directory.as_deref(), &env).await.napi()?;
+        let launch = match launch {
+            Launch::Exec => process::Launch::Exec,
+            Launch::Detached => process::Launch::Detached,
+        };
+        let process = self.inner.start(launch, &command, working_directory.as_deref(), &env).await.napi()?;
         Ok(NativeProcess::new(process))
     }
 

@@ -14,7 +14,7 @@ use crate::files::{self, FileReader, FileWriter};
 use crate::guest::GuestInfo;
 use crate::host::Host;
 use crate::ports::{LeasedPort, PortLeases};
-use crate::process::Process;
+use crate::process::{Launch, Process};
 use crate::secrets::SecretSetting;
 use crate::vm::Machine;
 
@@ -338,10 +338,12 @@ impl Session {
         files::resolve_path(&self.guest.working_directory, path)
     }
 
-    /// Runs `command` as a plain exec, for `run()`: the fastest path; the
-    /// process ends if this host process exits.
-    pub async fn exec(
+    /// Starts `command`: a plain exec for `run()` (the fastest; it ends if
+    /// this host process exits), or detached for `spawn()` (it keeps running,
+    /// its output flowing to guest files, after a detach or a crash of this process).
+    pub async fn start(
         &self,
+        launch: Launch,
         command: &str,
         working_directory: Option<&str>,
         env: &BTreeMap<String, String>,
@@ -349,27 +351,13 @@ impl Session {
         crate::input::command(command)?;
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(working_directory, env)?;
-        // `run()` reads as the output comes (and keeps a bounded head and tail), so its exec
-        // draws on a budget of its own: unread `spawn()` output must not starve it.
-        let budget = crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES);
-        Process::exec(self.sandbox()?, &self.guest.shell, command, cwd, env, budget)
-            .await
-            .map_err(|e| self.stopped_or(e))
-    }
-
-    /// Starts `command` detached from this host process, for `spawn()`: it
-    /// keeps running (and its output keeps flowing to guest files) after a
-    /// detach or a crash of this process.
-    pub async fn spawn(
-        &self,
-        command: &str,
-        working_directory: Option<&str>,
-        env: &BTreeMap<String, String>,
-    ) -> Result<Arc<Process>> {
-        crate::input::command(command)?;
-        self.ensure_running().await?;
-        let (cwd, env) = self.command_context(working_directory, env)?;
-        Process::spawn_detached(self.sandbox()?, &self.guest.shell, command, cwd, env, self.unread.clone())
+        let budget = match launch {
+            // `run()` reads as the output comes (and keeps a bounded head and tail), so its exec
+            // draws on a budget of its own: unread `spawn()` output must not starve it.
+            Launch::Exec => crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES),
+            Launch::Detached => self.unread.clone(),
+        };
+        Process::start(self.sandbox()?, launch, &self.guest.shell, command, cwd, env, budget)
             .await
             .map_err(|e| self.stopped_or(e))
     }

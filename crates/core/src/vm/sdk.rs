@@ -175,9 +175,16 @@ impl Machine for SdkMachine {
         Box::pin(async move {
             // Through a process, so that its output is bounded like every command's.
             let budget = crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES);
-            let process =
-                crate::process::Process::exec(self.0.clone(), shell, command, cwd.to_owned(), env.clone(), budget)
-                    .await?;
+            let process = crate::process::Process::start(
+                self.0.clone(),
+                crate::process::Launch::Exec,
+                shell,
+                command,
+                cwd.to_owned(),
+                env.clone(),
+                budget,
+            )
+            .await?;
             let out = process.collect().await;
             Ok(Output { exit_code: out.exit_code, stdout: out.stdout, stderr: out.stderr })
         })
