@@ -46,12 +46,12 @@ export declare class NativeProvider {
    * Validates the settings synchronously, without I/O.
    * `on_progress` gets each long step; it never keeps the process alive.
    */
-  constructor(settings: any, onProgress?: ((arg: ProgressInfo) => void) | undefined | null)
+  constructor(settings: any, onProgress?: ((arg: any) => void) | undefined | null)
   /**
    * For today's session factories: `options` are the create options
    * without `sandboxId`, `template`, `abortSignal` and `onProgress`.
    */
-  static forSessionFactory(options: any, onProgress?: ((arg: ProgressInfo) => void) | undefined | null): NativeProvider
+  static forSessionFactory(options: any, onProgress?: ((arg: any) => void) | undefined | null): NativeProvider
   /**
    * Starts creating a session; `cancel()` on the result stops the boot and removes what it made.
    * `on_first_create` is the caller's setup; the core decides where it runs (see `Provider::create_session`).
@@ -60,11 +60,11 @@ export declare class NativeProvider {
   /** Starts resuming a session; `cancel()` stops waiting and leaves the session as it is. */
   resumeSession(sessionId: any): NativePendingSession
   /** How full the warm pool is; null without `warmPool`. */
-  warmPoolStatus(): WarmPoolStatus | null
+  warmPoolStatus(): any
   /** Stops the warm pool and removes the microVMs waiting in it. */
   close(): Promise<void>
   /** `keepNewest` and `keepUsedWithinMs` may be any JS values: the core validates them. */
-  prune(keepNewest?: any | undefined | null, keepUsedWithinMs?: any | undefined | null): Promise<PruneResult>
+  prune(keepNewest?: any | undefined | null, keepUsedWithinMs?: any | undefined | null): Promise<any>
 }
 
 export declare class NativeSession {
@@ -103,29 +103,11 @@ export interface CollectedOutput {
  */
 export declare function configureRuntime(packagedMsbPath?: string | undefined | null): void
 
-export interface HostCheck {
-  section: string
-  label: string
-  /** `pass`, `fail`, `warn` or `info`. */
-  state: string
-  value: string
-}
-
-export interface HostProblem {
-  headline: string
-  hints: Array<string>
-}
-
-/** microsandbox's diagnosis of this host (the provider's preflight checks) and our cache dir. */
-export declare function hostReport(): HostReport
-
-export interface HostReport {
-  checks: Array<HostCheck>
-  /** Empty when the runtime is found and the host passes microsandbox's checks. */
-  problems: Array<HostProblem>
-  /** This package's own records (sessions, port leases, templates). */
-  cacheDir: string
-}
+/**
+ * microsandbox's diagnosis of this host (the provider's preflight checks) and our cache dir:
+ * `{ checks, problems, cacheDir }` (the core's `inventory::HostReport`).
+ */
+export declare function hostReport(): any
 
 /** How a command runs (see the core's `process::Launch`). */
 export declare const enum Launch {
@@ -133,20 +115,11 @@ export declare const enum Launch {
   Detached = 'detached',
 }
 
-export declare function listState(): Promise<StateListing>
+/** `{ cacheDir, sessions, templates }` (the core's `state::Listing`). */
+export declare function listState(): Promise<any>
 
-export interface ProgressInfo {
-  phase: string
-  message: string
-}
-
-export interface PruneResult {
-  removedOrphans: Array<string>
-  removedTemplates: Array<string>
-  keptTemplates: Array<string>
-}
-
-export declare function pruneState(): Promise<PruneResult>
+/** `{ removedOrphans, removedTemplates, keptTemplates }` (the core's `state::Pruned`). */
+export declare function pruneState(): Promise<any>
 
 /** The removed sandbox's name, or null when no session has that id. */
 export declare function removeSessionById(sessionId: any): Promise<string | null>
@@ -158,52 +131,4 @@ export declare function removeSessionById(sessionId: any): Promise<string | null
 export declare function resumeSandboxSession(sandboxId: any, options: any): NativePendingSession
 
 /** The last `tail` log lines of a session, by `sessionId` or by the name `ls` shows. */
-export declare function sessionLogs(target: string, tail: number): Promise<Array<StateLogLine>>
-
-export interface StateListing {
-  cacheDir: string
-  sessions: Array<StateSession>
-  templates: Array<StateTemplate>
-}
-
-export interface StateLogLine {
-  timestamp: string
-  /** `stdout`, `stderr`, `output` or `system`. */
-  source: string
-  text: string
-}
-
-export interface StatePort {
-  guest: number
-  host: number
-}
-
-export interface StateSession {
-  name: string
-  /** The microVM: `name`, or the warm-pool member handed over to the session. */
-  sandbox: string
-  resumable: boolean
-  status: string
-  workingDirectory: string
-  ports: Array<StatePort>
-  /** Unix seconds; null when the runtime no longer has the microVM. */
-  createdAt?: number
-  /** Host disk the microVM takes (allocated bytes). */
-  diskBytes: number
-}
-
-export interface StateTemplate {
-  key: string
-  image: string
-  /** Unix seconds. */
-  createdAt: number
-  lastUsedAt: number
-  /** The snapshot's size; null when the runtime no longer has it. */
-  sizeBytes?: number
-}
-
-export interface WarmPoolStatus {
-  size: number
-  ready: number
-  filling: boolean
-}
+export declare function sessionLogs(target: string, tail: number): Promise<any>

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use microsandbox::setup::{CheckState, diagnose};
 
 /// One check, e.g. section `Host`, label `KVM access`, state `pass`, value `read/write`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HostCheck {
     pub section: String,
     pub label: String,
@@ -15,11 +17,16 @@ pub struct HostCheck {
 }
 
 /// Something that keeps microVMs from running here, with microsandbox's hints.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HostProblem {
     pub headline: String,
     pub hints: Vec<String>,
 }
 
+/// What callers receive (the binding passes it on as it is serialized).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HostReport {
     pub checks: Vec<HostCheck>,
     /// Empty when the runtime is found and the host passes microsandbox's checks.

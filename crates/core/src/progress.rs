@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProgressEvent {
     /// `image`, `boot`, `bootstrap`, `template` or `fork`.
     pub phase: &'static str,

@@ -28,3 +28,8 @@ impl<T> IntoNapi<T> for Result<T, Error> {
         self.map_err(to_napi)
     }
 }
+
+/// A core value as JS receives it: its serde form, so the binding copies no struct field by field.
+pub fn to_js(value: &impl serde::Serialize) -> napi::Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| napi::Error::from_reason(format!("[ERR_MICROSANDBOX_INTERNAL] {e}")))
+}

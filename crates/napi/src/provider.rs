@@ -12,33 +12,13 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
 
-use crate::error::IntoNapi;
+use crate::error::{IntoNapi, to_js};
 use crate::pending::Pending;
 use crate::session::NativeSession;
 
 #[napi]
 pub struct NativeProvider {
     inner: Arc<Provider>,
-}
-
-#[napi(object)]
-pub struct ProgressInfo {
-    pub phase: String,
-    pub message: String,
-}
-
-#[napi(object)]
-pub struct WarmPoolStatus {
-    pub size: u32,
-    pub ready: u32,
-    pub filling: bool,
-}
-
-#[napi(object)]
-pub struct PruneResult {
-    pub removed_orphans: Vec<String>,
-    pub removed_templates: Vec<String>,
-    pub kept_templates: Vec<String>,
 }
 
 #[napi]
@@ -49,7 +29,7 @@ impl NativeProvider {
     pub fn new(
         env: Env,
         settings: serde_json::Value,
-        on_progress: Option<Function<ProgressInfo, ()>>,
+        on_progress: Option<Function<serde_json::Value, ()>>,
     ) -> napi::Result<Self> {
         Self::with_settings(&env, Settings::parse(&settings).napi()?, on_progress)
     }
@@ -60,7 +40,7 @@ impl NativeProvider {
     pub fn for_session_factory(
         env: Env,
         options: serde_json::Value,
-        on_progress: Option<Function<ProgressInfo, ()>>,
+        on_progress: Option<Function<serde_json::Value, ()>>,
     ) -> napi::Result<Self> {
         Self::with_settings(&env, Settings::parse_session_options(&options).napi()?, on_progress)
     }
@@ -68,16 +48,16 @@ impl NativeProvider {
     fn with_settings(
         env: &Env,
         settings: Settings,
-        on_progress: Option<Function<ProgressInfo, ()>>,
+        on_progress: Option<Function<serde_json::Value, ()>>,
     ) -> napi::Result<Self> {
         let mut provider = Provider::new(settings, hosts(env)?.get(ai_sdk_microsandbox_core::cache::root()));
         if let Some(callback) = on_progress {
             let tsfn = callback.build_threadsafe_function().weak::<true>().callee_handled::<false>().build()?;
+            // `{ phase, message }`: the core's `ProgressEvent`.
             provider = provider.with_progress(Progress::to(move |e| {
-                tsfn.call(
-                    ProgressInfo { phase: e.phase.to_owned(), message: e.message },
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
+                if let Ok(event) = serde_json::to_value(&e) {
+                    tsfn.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+                }
             }));
         }
         Ok(Self { inner: Arc::new(provider) })
@@ -122,12 +102,8 @@ impl NativeProvider {
 
     /// How full the warm pool is; null without `warmPool`.
     #[napi]
-    pub fn warm_pool_status(&self) -> Option<WarmPoolStatus> {
-        self.inner.pool_status().map(|s| WarmPoolStatus {
-            size: s.size as u32,
-            ready: s.ready as u32,
-            filling: s.filling,
-        })
+    pub fn warm_pool_status(&self) -> napi::Result<serde_json::Value> {
+        to_js(&self.inner.pool_status())
     }
 
     /// Stops the warm pool and removes the microVMs waiting in it.
@@ -142,10 +118,9 @@ impl NativeProvider {
         &self,
         keep_newest: Option<serde_json::Value>,
         keep_used_within_ms: Option<serde_json::Value>,
-    ) -> napi::Result<PruneResult> {
+    ) -> napi::Result<serde_json::Value> {
         let options = PruneOptions::parse(keep_newest.as_ref(), keep_used_within_ms.as_ref()).napi()?;
-        let (orphans, report) = self.inner.prune(options).await;
-        Ok(PruneResult { removed_orphans: orphans, removed_templates: report.removed, kept_templates: report.kept })
+        to_js(&self.inner.prune(options).await)
     }
 }
 

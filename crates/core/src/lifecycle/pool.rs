@@ -48,7 +48,7 @@ struct State<K, P, M> {
 }
 
 /// How full the pool is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct PoolStatus {
     pub size: usize,
     pub ready: usize,

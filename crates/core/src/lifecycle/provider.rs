@@ -122,7 +122,7 @@ impl Provider {
 
     /// Removes orphaned sandboxes (sessions without an id whose process is
     /// gone) and templates not used lately beyond the newest few.
-    pub async fn prune(&self, options: snapshots::PruneOptions) -> (Vec<String>, snapshots::PruneReport) {
+    pub async fn prune(&self, options: snapshots::PruneOptions) -> super::state::Pruned {
         super::state::prune(self.host(), options).await
     }
 

@@ -3,7 +3,7 @@
 //! without a provider or its settings.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use microsandbox::logs::{LogOptions, LogSource};
 use microsandbox::{MicrosandboxError, Sandbox, Snapshot};
@@ -12,9 +12,11 @@ use super::record::SessionRecord;
 use crate::error::{Error, ErrorCode, Result};
 use crate::host::Host;
 use crate::ports::PortLeases;
-use crate::snapshots::{self, PruneOptions, PruneReport, TemplateStore};
+use crate::snapshots::{self, PruneOptions, TemplateStore};
 use crate::vm::Vms;
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SessionEntry {
     pub name: String,
     /// The microVM: `name`, or a warm-pool member handed over to the session.
@@ -24,24 +26,29 @@ pub struct SessionEntry {
     /// The runtime's status (`running`, `stopped`, ...), or `missing` when the record outlived its sandbox.
     pub status: String,
     pub working_directory: String,
-    /// `(guest, host)` pairs.
-    pub ports: Vec<(u16, u16)>,
+    pub ports: Vec<ListedPort>,
     /// Unix seconds, when the runtime knows the sandbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<u64>,
     /// What the microVM's disk and state take on the host (allocated, not apparent, size).
     pub disk_bytes: u64,
 }
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TemplateEntry {
     pub key: String,
     pub image: String,
     pub created_at: u64,
     pub last_used_at: u64,
     /// The snapshot's size, when the runtime still has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<u64>,
 }
 
 /// One line of a session's log: its commands' output, the runtime's and the guest kernel's messages.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LogLine {
     /// RFC 3339.
     pub timestamp: String,
@@ -50,7 +57,32 @@ pub struct LogLine {
     pub text: String,
 }
 
-pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) {
+/// A published port of a listed session.
+#[derive(serde::Serialize)]
+pub struct ListedPort {
+    pub guest: u16,
+    pub host: u16,
+}
+
+/// What `ls` shows: the sessions and templates kept under a cache root.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listing {
+    pub cache_dir: PathBuf,
+    pub sessions: Vec<SessionEntry>,
+    pub templates: Vec<TemplateEntry>,
+}
+
+/// What `prune` removed and kept.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pruned {
+    pub removed_orphans: Vec<String>,
+    pub removed_templates: Vec<String>,
+    pub kept_templates: Vec<String>,
+}
+
+pub async fn list(cache_root: &Path) -> Listing {
     let mut sessions = Vec::new();
     for record in SessionRecord::all(cache_root) {
         let (status, created_at) = match Sandbox::get(record.sandbox_name()).await {
@@ -65,7 +97,7 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
             resumable: record.creator.is_none(),
             status,
             working_directory: record.working_directory.clone(),
-            ports: record.ports.iter().map(|p| (p.guest, p.host)).collect(),
+            ports: record.ports.iter().map(|p| ListedPort { guest: p.guest, host: p.host }).collect(),
             created_at,
             disk_bytes: disk_usage(&crate::msb_home::sandbox_dir(record.sandbox_name())),
             sandbox: record.sandbox_name().to_owned(),
@@ -84,7 +116,7 @@ pub async fn list(cache_root: &Path) -> (Vec<SessionEntry>, Vec<TemplateEntry>) 
             size_bytes,
         });
     }
-    (sessions, templates)
+    Listing { cache_dir: cache_root.to_path_buf(), sessions, templates }
 }
 
 /// The resumable session of `session_id` among `records`, whatever `name`
@@ -151,7 +183,8 @@ fn disk_usage(path: &Path) -> u64 {
 
 /// Orphaned sandboxes (sessions without an id whose process is gone) and
 /// templates beyond the newest few not used lately.
-pub async fn prune(host: &Host, options: PruneOptions) -> (Vec<String>, PruneReport) {
-    let orphans = super::orphans::reap(host).await;
-    (orphans, snapshots::prune(host.cache_root(), options).await)
+pub async fn prune(host: &Host, options: PruneOptions) -> Pruned {
+    let removed_orphans = super::orphans::reap(host).await;
+    let templates = snapshots::prune(host.cache_root(), options).await;
+    Pruned { removed_orphans, removed_templates: templates.removed, kept_templates: templates.kept }
 }
