@@ -17,8 +17,4 @@ image=$(scripts/images/build.sh harness)
 benches=(bash -c '
   echo "== every ratio, ours vs the raw SDK"; node bench/bench.mjs "$1" "$2/raw_sdk_bench" "$3"
   echo "== the SDK fork options"; "$2/fork_options_bench" "$1" "$3"' bench "$image" "$examples" "$msb")
-if scripts/vmhost/kvm-probe.sh >/dev/null; then
-  "${benches[@]}"
-else
-  AI_SDK_MICROSANDBOX_EMULATED=1 scripts/vmhost/run-in-vm.sh -- "${benches[@]}"
-fi
+scripts/vmhost/run-in-vm.sh --auto -- "${benches[@]}"

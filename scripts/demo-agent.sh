@@ -10,9 +10,4 @@ image=${1:-$(scripts/images/build.sh harness)}
 # Networks that re-sign TLS with a local CA: the guest's pnpm needs the host's bundle. Set
 # DEMO_CA_BUNDLE= (empty) to skip.
 export DEMO_CA_BUNDLE=${DEMO_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
-if scripts/vmhost/kvm-probe.sh; then
-  node examples/claude-code.mjs "$image"
-else
-  echo "KVM cannot boot microVMs on this host: running the demo inside a QEMU TCG VM (slow, but real)"
-  scripts/vmhost/run-in-vm.sh -- node examples/claude-code.mjs "$image"
-fi
+scripts/vmhost/run-in-vm.sh --auto -- node examples/claude-code.mjs "$image"

@@ -6,9 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/node22.sh
 image=${1:-$(scripts/images/build.sh harness)}
-if scripts/vmhost/kvm-probe.sh; then
-  node examples/demo.mjs "$image"
-else
-  echo "KVM cannot boot microVMs on this host: running the demo inside a QEMU TCG VM (slow, but real)"
-  scripts/vmhost/run-in-vm.sh -- node examples/demo.mjs "$image"
-fi
+scripts/vmhost/run-in-vm.sh --auto -- node examples/demo.mjs "$image"

@@ -204,11 +204,7 @@ try {
 }
 EOF
   # Directly where KVM boots microVMs, else in the QEMU test VM (which sees this dir and env).
-  if "$repo/scripts/vmhost/kvm-probe.sh"; then
-    node session.mjs
-  else
-    "$repo/scripts/vmhost/run-in-vm.sh" -- node session.mjs
-  fi
+  "$repo/scripts/vmhost/run-in-vm.sh" --auto -- node session.mjs
 }
 
 echo "== pack test (ai-sdk-microsandbox@$version, $platform, @ai-sdk/harness@$harness_version, ai@$ai_version)"

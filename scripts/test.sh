@@ -18,9 +18,9 @@ results=$(mktemp -d /tmp/ai-sdk-microsandbox-test.XXXXXX)
 # Names this test run: a file rerun after its test VM died finds what an earlier attempt left (agents.spec.ts).
 export AI_SDK_MICROSANDBOX_TEST_RUN="${results##*.}"
 vitest() { npx vitest run "$@" --reporter=verbose --reporter=json; }
-# Tests that only make sense without usable KVM (fail-fast errors) read this.
-if scripts/vmhost/kvm-probe.sh; then kvm_here=1; else kvm_here=0; fi
-export AI_SDK_MICROSANDBOX_KVM=$kvm_here
+# Unit tests that only make sense without usable KVM (fail-fast errors) read this; run-in-vm.sh
+# --auto sets it to 1 for the microVM tests, which run where microVMs boot.
+if scripts/vmhost/kvm-probe.sh; then export AI_SDK_MICROSANDBOX_KVM=1; else export AI_SDK_MICROSANDBOX_KVM=0; fi
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
   t=$SECONDS
@@ -47,37 +47,31 @@ elif [ "$what" = all ] || [ "$what" = integration ] || [ "$what" = stress ] || [
   [ "$what" = e2e ] && dir=__test__/e2e
   source scripts/images/test-env.sh
   echo "== test images ready in $((SECONDS - t)) s"
-  suite=(env AI_SDK_MICROSANDBOX_KVM=1 npx vitest run --reporter=verbose --reporter=json)
-  if [ "$kvm_here" = 1 ]; then
-    "${suite[@]}" "$dir" --outputFile="$results/integration.json" || touch "$results/integration.failed"
-  else
-    echo "== KVM cannot boot microVMs here: running each integration file inside a QEMU TCG VM"
-    suite=(env AI_SDK_MICROSANDBOX_EMULATED=1 "${suite[@]}")
-    # One VM per file. The emulator's nested SVM is not stable (scripts/vmhost/README.md): a file
-    # whose test VM died (exit 125, its kernel evidence printed by run-in-vm.sh) runs again in a
-    # new VM, skipping the tests that had passed (__test__/support/passed-tests.ts), as long as
-    # attempts make progress: at most 5, and never after two in a row that passed nothing new.
-    # A file whose tests failed is not rerun.
-    suite+=(--reporter=./__test__/support/passed-tests.ts)
-    for spec in "$dir"/*.spec.ts; do
-      name=$(basename "$spec" .spec.ts)
-      export AI_SDK_MICROSANDBOX_TEST_PASSED_LOG="$results/integration-$name.passed"
-      passed_so_far() { { sort -u "$AI_SDK_MICROSANDBOX_TEST_PASSED_LOG" 2>/dev/null || true; } | wc -l; }
-      stalled=0
-      for attempt in 1 2 3 4 5; do
-        before=$(passed_so_far) rc=0
-        AI_SDK_MICROSANDBOX_TEST_ATTEMPT=$attempt scripts/vmhost/run-in-vm.sh -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
-        [ "$rc" = 125 ] || break
-        if [ "$(passed_so_far)" = "$before" ]; then stalled=$((stalled + 1)); else stalled=0; fi
-        if [ "$attempt" = 5 ] || [ "$stalled" = 2 ]; then
-          echo "== the test VM died during $name (exit 125, attempt $attempt); giving up on the file"
-          break
-        fi
-        echo "== the test VM died during $name (exit 125, attempt $attempt); rerunning the file in a new one"
-      done
-      [ "$rc" = 0 ] || touch "$results/integration-$name.failed"
+  suite=(npx vitest run --reporter=verbose --reporter=json --reporter=./__test__/support/passed-tests.ts)
+  # One vitest per file, where KVM cannot boot microVMs each in a new QEMU TCG VM (run-in-vm.sh
+  # --auto). The emulator's nested SVM is not stable (scripts/vmhost/README.md): a file whose test
+  # VM died (exit 125, its kernel evidence printed by run-in-vm.sh) runs again in a new VM, skipping
+  # the tests that had passed (__test__/support/passed-tests.ts), as long as attempts make progress:
+  # at most 5, and never after two in a row that passed nothing new. A file whose tests failed is
+  # not rerun. Run directly, nothing exits 125.
+  for spec in "$dir"/*.spec.ts; do
+    name=$(basename "$spec" .spec.ts)
+    export AI_SDK_MICROSANDBOX_TEST_PASSED_LOG="$results/integration-$name.passed"
+    passed_so_far() { { sort -u "$AI_SDK_MICROSANDBOX_TEST_PASSED_LOG" 2>/dev/null || true; } | wc -l; }
+    stalled=0
+    for attempt in 1 2 3 4 5; do
+      before=$(passed_so_far) rc=0
+      AI_SDK_MICROSANDBOX_TEST_ATTEMPT=$attempt scripts/vmhost/run-in-vm.sh --auto -- "${suite[@]}" "$spec" --outputFile="$results/integration-$name.json" || rc=$?
+      [ "$rc" = 125 ] || break
+      if [ "$(passed_so_far)" = "$before" ]; then stalled=$((stalled + 1)); else stalled=0; fi
+      if [ "$attempt" = 5 ] || [ "$stalled" = 2 ]; then
+        echo "== the test VM died during $name (exit 125, attempt $attempt); giving up on the file"
+        break
+      fi
+      echo "== the test VM died during $name (exit 125, attempt $attempt); rerunning the file in a new one"
     done
-  fi
+    [ "$rc" = 0 ] || touch "$results/integration-$name.failed"
+  done
   echo "== integration tests done in $((SECONDS - t)) s"
 fi
 

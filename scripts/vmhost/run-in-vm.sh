@@ -7,16 +7,17 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--timeout SECS] [--memory MiB] [--cpus N] [--fresh-scratch] -- command [args...]" >&2
+  echo "usage: $0 [--auto] [--timeout SECS] [--memory MiB] [--cpus N] [--fresh-scratch] -- command [args...]" >&2
   exit 2
 }
-timeout=3600 memory=6144 cpus=3 fresh=
+timeout=3600 memory=6144 cpus=3 fresh='' auto=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout | --memory | --cpus)
       [[ "${2-}" =~ ^[1-9][0-9]*$ ]] || usage
       declare "${1#--}=$2"; shift 2 ;;
     --fresh-scratch) fresh=1; shift ;;
+    --auto) auto=1; shift ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -29,12 +30,23 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${AI_SDK_MICROSANDBOX_VMHOST_DIR:-$HOME/.cache/ai-sdk-microsandbox-dev/vmhost}"
 log() { echo "vmhost: $*" >&2; }
 now() { date +%s.%N; }
+
+# --auto: the command runs directly where kvm-probe.sh boots a microVM, else in the VM; microVMs
+# boot where it runs either way. EMULATED=1 tells it they are 10-15x slower there (vitest's retry,
+# bench sizes). Our lines go to stderr: stdout is the command's.
+if [ -n "$auto" ]; then
+  export AI_SDK_MICROSANDBOX_KVM=1
+  "$here/kvm-probe.sh" >&2 && exec "$@"
+  export AI_SDK_MICROSANDBOX_EMULATED=1
+  log "KVM cannot boot microVMs here: running the command inside a QEMU TCG VM (slow, but real)"
+fi
 t0="$(now)"
 
-"$here/setup.sh"
+mkdir -p "$cache"
 cache="$(cd "$cache" && pwd -P)"  # absolute and without symlinks, as the VM sees the host's root
 # Paths go into QEMU options (',' is special) and the kernel command line (split on spaces).
 [[ "$cache" != *[[:space:],]* ]] || { log "the cache dir must not contain spaces or commas: $cache"; exit 2; }
+"$here/setup.sh"
 
 # One VM at a time per cache dir: the scratch disk must not be mounted twice.
 exec 9>"$cache/scratch.lock"
