@@ -39,6 +39,14 @@ export interface MicrosandboxProgressEvent {
   message: string;
 }
 
+/** A host directory the session works in (see `workspace`). */
+export interface MicrosandboxWorkspace {
+  /** The host directory (relative paths resolve against this process's working directory). */
+  path: string;
+  /** `'mount'` (the default): the agent reads and writes the host files directly. */
+  mode?: 'mount';
+}
+
 /** Create mode: the provider creates, owns and cleans up its microVMs. */
 export interface MicrosandboxCreateSettings {
   /**
@@ -54,8 +62,17 @@ export interface MicrosandboxCreateSettings {
   resources?: { vcpus: number };
   /** Memory in MiB (integer >= 64). Default: microsandbox's default (512). */
   memory?: number;
-  /** Absolute guest working directory, created if missing. Default: the image's WORKDIR, else `$HOME`. */
+  /**
+   * Absolute guest working directory, created if missing. Default: `/workspace` with a `workspace`,
+   * else the image's WORKDIR, else `$HOME`.
+   */
   workdir?: string;
+  /**
+   * The user's project: a host directory bound read-write at `workdir`, so the agent edits those files
+   * in place. Refused when it does not exist, is not a directory, is `/`, or overlaps sandbox state.
+   * A template never holds a workspace: every session, forked or resumed, sees its own.
+   */
+  workspace?: MicrosandboxWorkspace;
   /**
    * Guest ports to publish; every session leases its own host port for each. A number `p` is
    * `{ host: p, guest: p }` (sandbox-vercel's shape): read URLs from `getPortEndpoint`.

@@ -1,7 +1,7 @@
 // Bootstrap templates, cross-process resume, wrap mode and pruning (issue #5).
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -121,6 +121,44 @@ describe('bootstrap templates', () => {
     }
     expect(ourSandboxes()).not.toContain(a.id);
     expect(ourSandboxes()).not.toContain(b.id);
+  });
+});
+
+describe('workspace', () => {
+  it('mount: the agent edits the host directory in place; a fork of the same template binds its own workspace, never the creator\'s', async () => {
+    const identity = `workspace-${randomUUID()}`;
+    const [alice, bob] = ['alice', 'bob'].map((who) => {
+      const dir = mkdtempSync(join(tmpdir(), `aisdk-ws-${who}-`));
+      writeFileSync(join(dir, 'README.md'), who);
+      return dir;
+    });
+    let setups = 0;
+    const onFirstCreate = async (s: { writeTextFile: (o: { path: string; content: string }) => Promise<void> }) => {
+      setups += 1;
+      await s.writeTextFile({ path: '/opt/bootstrapped', content: 'yes' });
+    };
+    const a = await createMicrosandbox({ image: harnessImage(), workspace: { path: alice } }).createSession({ identity, onFirstCreate });
+    const b = await createMicrosandbox({ image: harnessImage(), workspace: { path: bob } }).createSession({ identity, onFirstCreate });
+    try {
+      expect(setups).toBe(1); // b started from a's template
+      expect(a.defaultWorkingDirectory).toBe('/workspace');
+      expect(await a.readTextFile({ path: 'README.md' })).toBe('alice');
+      expect((await a.run({ command: 'echo from-guest > made.sh && chmod +x made.sh' })).exitCode).toBe(0);
+      expect(readFileSync(join(alice, 'made.sh'), 'utf8')).toBe('from-guest\n');
+      expect(statSync(join(alice, 'made.sh')).mode & 0o100).not.toBe(0);
+      writeFileSync(join(alice, 'from-host.txt'), 'host edit');
+      expect(await a.readTextFile({ path: 'from-host.txt' })).toBe('host edit');
+
+      expect(await b.readTextFile({ path: 'README.md' })).toBe('bob');
+      expect(await b.readTextFile({ path: 'made.sh' })).toBeNull();
+      expect(await b.readTextFile({ path: '/opt/bootstrapped' })).toBe('yes');
+      await b.writeTextFile({ path: 'b.txt', content: 'bob was here' });
+      expect(readFileSync(join(bob, 'b.txt'), 'utf8')).toBe('bob was here');
+    } finally {
+      await Promise.all([a.destroy(), b.destroy()]);
+    }
+    expect(existsSync(join(alice, 'b.txt'))).toBe(false);
+    expect(readFileSync(join(alice, 'README.md'), 'utf8')).toBe('alice');
   });
 });
 

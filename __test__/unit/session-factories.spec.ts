@@ -1,6 +1,9 @@
 // Today's session factories without a microVM: their options, errors, and how errors fit the harness.
 import { HarnessError } from '@ai-sdk/harness';
 import { getHarnessErrorMessage } from '@ai-sdk/harness/agent';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createMicrosandboxNetworkSandboxSession,
@@ -22,7 +25,8 @@ describe('createMicrosandboxNetworkSandboxSession options', () => {
   it.each([
     [{ runtime: 'node24' }, "image: 'node:24-bookworm-slim'"],
     [{ teamId: 't', projectId: 'p', token: 'x' }, 'no account is needed'],
-    [{ source: { type: 'git', url: 'https://example.com/r.git' } }, 'bootstrapPreCommands'],
+    [{ source: { type: 'git', url: 'https://example.com/r.git' } }, 'workspace: { path }'],
+    [{ workspace: { path: './p', mode: 'copy' } }, '`workspace.mode`'],
     [{ replace: true }, 'creation never replaces'],
     [{ warmPool: { size: 1 } }, 'createMicrosandbox({ warmPool })'],
     [{ sandbox: 'mine' }, 'createMicrosandboxNetworkSandboxSessionFromNativeSandbox'],
@@ -33,6 +37,23 @@ describe('createMicrosandboxNetworkSandboxSession options', () => {
     const err = await rejection(createMicrosandboxNetworkSandboxSession(options as never));
     expect(err.code).toBe('ERR_MICROSANDBOX_INVALID_SETTINGS');
     expect(err.message).toContain(fragment);
+  });
+
+  it('refuses a workspace that is missing, a file, `/` or sandbox state, before anything boots', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aisdk-ws-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    const cacheDir = process.env.AI_SDK_MICROSANDBOX_CACHE_DIR || join(homedir(), '.cache', 'ai-sdk-microsandbox');
+    mkdirSync(cacheDir, { recursive: true });
+    for (const [path, fragment] of [
+      [join(dir, 'missing'), 'cannot be used'],
+      [join(dir, 'file'), 'not a directory'],
+      ['/', 'must not be `/`'],
+      [join(cacheDir, '..'), 'overlaps'],
+    ]) {
+      const err = await rejection(createMicrosandboxNetworkSandboxSession({ workspace: { path } }));
+      expect(err.code, path).toBe('ERR_MICROSANDBOX_INVALID_SETTINGS');
+      expect(err.message).toContain(fragment);
+    }
   });
 
   it('refuses a template that is not { identity, prepare }', async () => {

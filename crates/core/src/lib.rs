@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod settings;
 pub mod snapshots;
 pub mod vm;
+pub mod workspace;
 
 pub use cancel::Cancel;
 pub use error::{Error, ErrorCode, Result};

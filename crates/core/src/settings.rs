@@ -57,6 +57,8 @@ pub struct CreateSettings {
     pub cpus: Option<u8>,
     pub memory_mib: Option<u32>,
     pub workdir: Option<String>,
+    /// A host directory bound at `workdir` (which then defaults to `/workspace`).
+    pub workspace: Option<crate::workspace::WorkspaceSetting>,
     pub ports: Vec<PortSetting>,
     pub env: BTreeMap<String, String>,
     /// Omitted means allow-all: the public internet, nothing of the host.
@@ -121,6 +123,7 @@ const CREATE_KEYS: &[&str] = &[
     "timeout",
     "resources",
     "brokerCredentials",
+    "workspace",
 ];
 /// Provider settings that a session factory refuses, with what to do instead.
 const PROVIDER_ONLY_KEYS: &[(&str, &str)] = &[
@@ -132,7 +135,7 @@ const PROVIDER_ONLY_KEYS: &[(&str, &str)] = &[
 /// `@ai-sdk/sandbox-vercel` settings with no equivalent, and what to use instead.
 const VERCEL_KEYS: &[(&str, &str)] = &[
     ("runtime", "choose an OCI image instead, e.g. `image: 'node:24-bookworm-slim'`"),
-    ("source", "clone or copy your code in `bootstrapPreCommands`, or with `run()` after the create"),
+    ("source", "mount your project with `workspace: { path }`, or clone it with `run()` after the create"),
     ("teamId", "no account is needed: microVMs run on this machine"),
     ("projectId", "no account is needed: microVMs run on this machine"),
     ("token", "no account is needed: microVMs run on this machine"),
@@ -252,6 +255,11 @@ fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings
             "`workdir` must be an absolute guest path such as '/workspace' (got {dir:?})"
         )));
     }
+    let workspace = crate::workspace::parse(obj.get("workspace"))?;
+    let workdir = match (workdir, &workspace) {
+        (None, Some(_)) => Some(crate::workspace::DEFAULT_GUEST_PATH.to_owned()),
+        (workdir, _) => workdir,
+    };
     let ports = parse_ports(obj.get("ports"))?;
     let env = parse_env(obj.get("env"))?;
     let network_policy = match obj.get("networkPolicy") {
@@ -309,6 +317,7 @@ fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings
         cpus,
         memory_mib,
         workdir,
+        workspace,
         ports,
         env,
         network_policy,

@@ -4,6 +4,7 @@
 //! up retried once, and everything removed when it fails. Creates, warm-pool
 //! members and template bootstraps all boot here.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::lifetime::{Lifetime, Ownership};
@@ -38,6 +39,8 @@ pub(super) struct Target<'a> {
     /// Boots with HTTPS interception (the `secrets` setting, credential
     /// brokering); never for a template microVM, whose RAM forks could not have it.
     pub intercepts_https: bool,
+    /// The host directory bound at the workdir (`workspace`), resolved.
+    pub workspace: Option<&'a Path>,
 }
 
 impl Builder {
@@ -188,6 +191,7 @@ impl Builder {
             detached: target.detached,
             intercepts_https: target.intercepts_https,
             ports,
+            workspace: target.workspace,
             progress: &self.progress,
         };
         let vms = self.host.vms();

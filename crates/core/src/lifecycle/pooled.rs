@@ -36,6 +36,7 @@ pub(super) struct SessionPool {
 pub struct MemberPlan {
     pub source: ImageSource,
     pub template: Option<TemplateRecord>,
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 impl MemberPlan {
@@ -147,6 +148,7 @@ async fn make_member(
         lifetime: member_lifetime(settings),
         detached: true,
         intercepts_https: settings.intercepts_https(),
+        workspace: plan.workspace.as_deref(),
     };
     let member = builder.boot_leased(settings, &plan.source, &target, plan.template.as_ref(), cancel).await?;
     builder.progress.report("pool", format!("warm microVM {} is ready", member.sandbox_name()));

@@ -141,6 +141,9 @@ impl Provider {
     ) -> Result<Session> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         let host = self.host();
+        // A wrong path is the caller's to fix, whatever the host can run.
+        let state_dirs = [host.cache_root(), &crate::msb_home::microsandbox_home()];
+        let workspace = settings.workspace.as_ref().map(|w| crate::workspace::resolve(w, &state_dirs)).transpose()?;
         host.preflight().await?;
         host.reap_orphans_once(|| async { drop(super::orphans::reap(host).await) }).await;
         let source = image::resolve(host.cache_root(), &settings.image, &self.builder.progress).await?;
@@ -169,12 +172,13 @@ impl Provider {
                 lifetime: Lifetime::of(settings, Ownership::Ephemeral),
                 detached: false,
                 intercepts_https: settings.intercepts_https(),
+                workspace: workspace.as_deref(),
             };
             return self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
         };
         let name = self.session_name(settings, session_id);
         self.clear_existing(&name, session_id, settings.replace).await?;
-        let plan = MemberPlan { source: source.clone(), template: template.clone() };
+        let plan = MemberPlan { source: source.clone(), template: template.clone(), workspace: workspace.clone() };
         if let Some(pool) = &self.pool
             && let Some(session) = pool.take(&self.builder, &plan, &name, session_id)?
         {
@@ -188,6 +192,7 @@ impl Provider {
             lifetime: Lifetime::of(settings, Ownership::Resumable),
             detached: true,
             intercepts_https: settings.intercepts_https(),
+            workspace: workspace.as_deref(),
         };
         let session = self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
         if let Some(pool) = &self.pool {

@@ -55,6 +55,10 @@ impl Builder {
         // Left over from a bootstrap that was interrupted: we hold the lock, nobody else uses it.
         self.host.vms().remove(&name).await?;
         self.progress.report("template", "booting a template microVM to bootstrap once for this identity");
+        let placeholder = match settings.workspace {
+            Some(_) => Some(crate::workspace::template_placeholder(self.host.cache_root(), key)?),
+            None => None,
+        };
         // No lifetime: the template microVM dies with this process, and its snapshot must not carry one into forks.
         let target = Target {
             name: &name,
@@ -63,11 +67,13 @@ impl Builder {
             lifetime: Lifetime::default(),
             detached: false,
             intercepts_https: false,
+            workspace: placeholder.as_deref(),
         };
         let session = match cancel.guard(self.boot(settings, source, &target, &[], None)).await {
             Ok(session) => Arc::new(session),
             Err(err) => {
                 let _ = self.host.vms().remove(&name).await;
+                remove_placeholder(placeholder);
                 return Err(err);
             }
         };
@@ -80,13 +86,22 @@ impl Builder {
             progress: self.progress.clone(),
             _lock: lock,
         };
-        match cancel.guard(setup.run(session)).await {
+        let outcome = match cancel.guard(setup.run(session)).await {
             Ok(()) => bootstrap.publish().await,
             Err(err) => {
                 let _ = bootstrap.abandon().await;
                 Err(err)
             }
-        }
+        };
+        // Forks bind their own workspace where it was; the template microVM is gone.
+        remove_placeholder(placeholder);
+        outcome
+    }
+}
+
+fn remove_placeholder(placeholder: Option<std::path::PathBuf>) {
+    if let Some(dir) = placeholder {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

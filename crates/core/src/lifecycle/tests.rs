@@ -260,3 +260,30 @@ async fn a_warm_pool_hands_a_ready_member_to_the_next_create_and_refills() {
     provider.close().await;
     assert!(world.vms.vm(&member).is_some(), "closing the pool leaves handed-over sessions alone");
 }
+
+#[tokio::test]
+async fn a_template_never_binds_a_users_workspace_and_every_fork_binds_its_own() {
+    let world = World::new();
+    let projects = std::env::temp_dir().join(format!("aisdk-projects-{}", crate::naming::sandbox_id()));
+    let (alice, bob) = (projects.join("alice"), projects.join("bob"));
+    std::fs::create_dir_all(&alice).unwrap();
+    std::fs::create_dir_all(&bob).unwrap();
+    let settings = |dir: &std::path::Path| json!({ "image": "alpine", "workspace": { "path": dir } });
+    let setup = Setup::default();
+    let first =
+        world.provider(settings(&alice)).create_session(Some("a"), Some("id"), Some(&setup), &Cancel::never()).await;
+    let first = first.unwrap();
+    let calls = world.calls();
+    assert_eq!(verbs(&calls), ["boot", "snapshot", "remove", "boot"], "{calls:?}");
+    assert!(calls[0].contains("template-workspaces"), "the template binds an empty directory: {calls:?}");
+    assert!(!calls[0].contains("alice"), "{calls:?}");
+    assert_eq!(world.vms.vm(first.sandbox_name()).unwrap().workspace, Some(alice.canonicalize().unwrap()));
+    assert!(!world.root.join("template-workspaces").read_dir().unwrap().any(|_| true), "the placeholder is gone");
+    let second =
+        world.provider(settings(&bob)).create_session(Some("b"), Some("id"), Some(&setup), &Cancel::never()).await;
+    let second = second.unwrap();
+    assert!(second.forked_from_template(), "the same template serves every workspace");
+    assert_eq!(world.vms.vm(second.sandbox_name()).unwrap().workspace, Some(bob.canonicalize().unwrap()));
+    assert_eq!(second.default_working_directory(), "/workspace");
+    let _ = std::fs::remove_dir_all(projects);
+}

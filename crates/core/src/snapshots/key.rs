@@ -25,6 +25,8 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     field("identity", identity);
     field("image", image_ref);
     field("workdir", settings.workdir.as_deref().unwrap_or(""));
+    // Forks rebind the template's workspace mount to their own: it must be there (the host path is not part of the key).
+    field("workspace", if settings.workspace.is_some() { "mount" } else { "" });
     for (k, v) in &settings.env {
         field("env", &format!("{k}={v}"));
     }

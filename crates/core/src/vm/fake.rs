@@ -24,6 +24,8 @@ pub struct FakeVm {
     /// `image:<ref>`, `disk:<snapshot>` or `fork:<snapshot>`.
     pub root: String,
     pub detached: bool,
+    /// The host directory bound at the workdir.
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -106,13 +108,15 @@ impl Vms for FakeVms {
             };
             let next = {
                 let mut state = self.state();
-                state.calls.push(format!("boot {} {root}", spec.name));
+                let bound = spec.workspace.map(|w| format!(" workspace:{}", w.display())).unwrap_or_default();
+                state.calls.push(format!("boot {} {root}{bound}", spec.name));
                 if state.vms.contains_key(spec.name) {
                     return Err(Error::new(ErrorCode::SessionExists, format!("{} exists", spec.name)).into());
                 }
                 let next = state.next_boots.pop_front();
                 let running = next.is_none();
-                state.vms.insert(spec.name.to_owned(), FakeVm { running, root, detached: spec.detached });
+                let workspace = spec.workspace.map(std::path::Path::to_path_buf);
+                state.vms.insert(spec.name.to_owned(), FakeVm { running, root, detached: spec.detached, workspace });
                 if running {
                     let listeners = spec
                         .ports

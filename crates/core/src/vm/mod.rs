@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::net::IpAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ pub struct BootSpec<'a> {
     /// Boots with HTTPS interception and the settings' secrets.
     pub intercepts_https: bool,
     pub ports: &'a [LeasedPort],
+    /// A host directory bound read-write at the settings' `workdir`.
+    pub workspace: Option<&'a Path>,
     /// Where an image pull reports its bytes.
     pub progress: &'a crate::progress::Progress,
 }

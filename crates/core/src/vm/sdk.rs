@@ -302,6 +302,7 @@ async fn fork(spec: &BootSpec<'_>, snapshot: &str) -> std::result::Result<Sandbo
 /// What a cold create and a fork set alike, on either builder.
 trait BootBuilder: Sized {
     fn port(self, port: &LeasedPort) -> Self;
+    fn bind(self, guest: &str, host: &std::path::Path) -> Self;
     fn idle_timeout_secs(self, secs: u64) -> Self;
     fn max_duration_secs(self, secs: u64) -> Self;
     fn policy(self, policy: microsandbox::NetworkPolicy) -> Self;
@@ -315,6 +316,11 @@ macro_rules! boot_builder {
                     PortProtocol::Tcp => self.port_bind(port.bind, port.host, port.guest),
                     PortProtocol::Udp => self.port_udp_bind(port.bind, port.host, port.guest),
                 }
+            }
+            // The agent's chmod +x reaches the host file; ownership and other mode bits stay in
+            // the runtime's per-file overlay (a guest cannot make a setuid file on the host).
+            fn bind(self, guest: &str, host: &std::path::Path) -> Self {
+                self.volume(guest, |m| m.bind(host).host_permissions(microsandbox::sandbox::HostPermissions::Mirror))
             }
             fn idle_timeout_secs(self, secs: u64) -> Self {
                 self.idle_timeout(secs)
@@ -331,9 +337,13 @@ macro_rules! boot_builder {
 boot_builder!(microsandbox::sandbox::SandboxBuilder, |b: Self, p| Self::network(b, |n| n.policy(p)));
 boot_builder!(microsandbox::sandbox::RestoreBuilder, |b: Self, p| Self::network_policy(b, p));
 
-/// The lifetime, the leased host ports and the network policy.
+/// The lifetime, the leased host ports, the workspace and the network policy. A fork
+/// binds its own workspace where the template had its placeholder.
 fn configure<B: BootBuilder>(builder: B, spec: &BootSpec<'_>) -> std::result::Result<B, MicrosandboxError> {
     let mut builder = spec.ports.iter().fold(builder, |b, port| b.port(port));
+    if let (Some(host), Some(guest)) = (spec.workspace, spec.settings.workdir.as_deref()) {
+        builder = builder.bind(guest, host);
+    }
     if let Some(secs) = spec.idle_timeout_secs {
         builder = builder.idle_timeout_secs(secs);
     }

@@ -1,0 +1,138 @@
+//! The user's project in the microVM (`workspace: { path, mode: 'mount' }`):
+//! a host directory bound read-write at the session's working directory, so
+//! the agent edits the user's files in place. A template never captures a
+//! user's workspace: its microVM binds an empty directory of its own there,
+//! and every session, forked or cold, binds its own workspace instead.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Where the workspace appears when `workdir` does not say.
+pub const DEFAULT_GUEST_PATH: &str = "/workspace";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceSetting {
+    /// As given: resolved (and checked) when a session is created.
+    pub path: String,
+}
+
+/// Parses `workspace: { path, mode? }`. Only `mount` exists.
+pub fn parse(value: Option<&Value>) -> Result<Option<WorkspaceSetting>> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(Error::invalid("`workspace` must be an object such as { path: '/home/me/project' }")),
+    };
+    if let Some(key) = obj.keys().find(|k| !["path", "mode"].contains(&k.as_str())) {
+        return Err(Error::invalid(format!("`workspace.{key}` is not a setting (known: path, mode)")));
+    }
+    let path = match obj.get("path") {
+        Some(Value::String(p)) if !p.is_empty() && !p.contains('\0') => p.clone(),
+        _ => return Err(Error::invalid("`workspace.path` must be the host directory to mount, as a string")),
+    };
+    match obj.get("mode") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(m)) if m == "mount" => {}
+        Some(_) => {
+            return Err(Error::invalid(
+                "`workspace.mode` must be 'mount' (the agent reads and writes the host directory)",
+            ));
+        }
+    }
+    Ok(Some(WorkspaceSetting { path }))
+}
+
+/// The workspace's real host directory: it must exist and be a directory,
+/// and must not be `/`, nor hold or lie inside this package's or
+/// microsandbox's state (the guest could rewrite it).
+pub fn resolve(setting: &WorkspaceSetting, state_dirs: &[&Path]) -> Result<PathBuf> {
+    let real = std::fs::canonicalize(&setting.path).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidSettings,
+            format!("`workspace.path` {:?} cannot be used: {e}; give an existing host directory", setting.path),
+        )
+        .caused_by(e)
+    })?;
+    if !real.is_dir() {
+        return Err(Error::invalid(format!(
+            "`workspace.path` {:?} is not a directory; give the project's directory",
+            setting.path
+        )));
+    }
+    if real.parent().is_none() {
+        return Err(Error::invalid("`workspace.path` must not be `/`: mount the project's directory"));
+    }
+    for state in state_dirs {
+        let state = std::fs::canonicalize(state).unwrap_or_else(|_| state.to_path_buf());
+        if real.starts_with(&state) || state.starts_with(&real) {
+            return Err(Error::invalid(format!(
+                "`workspace.path` {} overlaps {}, where sandbox state lives; mount the project's directory",
+                real.display(),
+                state.display()
+            )));
+        }
+    }
+    Ok(real)
+}
+
+/// An empty directory of its own (one per bootstrap, so no other bootstrap
+/// of the key shares it) for a template microVM's workspace mount, so that
+/// its snapshot has the mount that forks rebind to their workspace.
+pub fn template_placeholder(cache_root: &Path, key: &str) -> Result<PathBuf> {
+    let dir = cache_root.join("template-workspaces").join(format!("{key}-{}", crate::naming::anonymous_name()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(path: &Path) -> WorkspaceSetting {
+        WorkspaceSetting { path: path.to_string_lossy().into_owned() }
+    }
+
+    #[test]
+    fn workspace_settings_take_a_path_and_only_the_mount_mode() {
+        assert_eq!(parse(None).unwrap(), None);
+        let ok = parse(Some(&serde_json::json!({ "path": "./p", "mode": "mount" }))).unwrap().unwrap();
+        assert_eq!(ok.path, "./p");
+        for bad in [
+            serde_json::json!("./p"),
+            serde_json::json!({}),
+            serde_json::json!({ "path": "" }),
+            serde_json::json!({ "path": "./p", "mode": "copy" }),
+            serde_json::json!({ "path": "./p", "readonly": true }),
+        ] {
+            let err = parse(Some(&bad)).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidSettings, "{bad}");
+            assert!(err.message.contains("`workspace"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_workspace_must_be_an_existing_directory_apart_from_sandbox_state() {
+        let root = std::env::temp_dir().join(format!("aisdk-workspace-{}", crate::naming::sandbox_id()));
+        let (project, state, file) = (root.join("project"), root.join("state"), root.join("file"));
+        std::fs::create_dir_all(project.join("src")).unwrap();
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(&file, "x").unwrap();
+        let states = [state.as_path()];
+        assert_eq!(resolve(&setting(&project.join("src/..")), &states).unwrap(), project.canonicalize().unwrap());
+        for (bad, says) in [
+            (root.join("missing"), "cannot be used"),
+            (file.clone(), "not a directory"),
+            (PathBuf::from("/"), "must not be `/`"),
+            (state.join("."), "overlaps"),
+            (root.clone(), "overlaps"),
+        ] {
+            let err = resolve(&setting(&bad), &states).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidSettings);
+            assert!(err.message.contains(says), "{}: {}", bad.display(), err.message);
+        }
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
