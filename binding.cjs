@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.NativeFileReader = nativeBinding.NativeFileReader
 module.exports.NativeFileWriter = nativeBinding.NativeFileWriter
 module.exports.NativePendingSession = nativeBinding.NativePendingSession
+module.exports.NativePendingValue = nativeBinding.NativePendingValue
 module.exports.NativeProcess = nativeBinding.NativeProcess
 module.exports.NativeProvider = nativeBinding.NativeProvider
 module.exports.NativeSession = nativeBinding.NativeSession

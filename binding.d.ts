@@ -27,6 +27,12 @@ export declare class NativePendingSession {
   result(): Promise<NativeSession>
 }
 
+/** Native work whose result is a plain value (the core's type, serialized). */
+export declare class NativePendingValue {
+  cancel(): void
+  result(): Promise<any>
+}
+
 export declare class NativeProcess {
   get pid(): number
   /** Next stdout chunk, or null at end of output. */
@@ -57,6 +63,11 @@ export declare class NativeProvider {
    * `on_first_create` is the caller's setup; the core decides where it runs (see `Provider::create_session`).
    */
   createSession(sessionId?: unknown, identity?: string | undefined | null, onFirstCreate?: ((session: NativeSession) => Promise<void>) | undefined | null): NativePendingSession
+  /**
+   * Starts getting the configuration ready ahead of its first session: the image, and the
+   * identity's template (`onFirstCreate` is its setup). `result()` gives the core's `Prepared`.
+   */
+  prepare(identity?: string | undefined | null, onFirstCreate?: ((session: NativeSession) => Promise<void>) | undefined | null): NativePendingValue
   /** Starts resuming a session; `cancel()` stops waiting and leaves the session as it is. */
   resumeSession(sessionId: any): NativePendingSession
   /** How full the warm pool is; null without `warmPool`. */

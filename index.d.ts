@@ -250,6 +250,24 @@ export declare function createMicrosandboxNetworkSandboxSession(
   options?: MicrosandboxNetworkSandboxSessionCreateOptions,
 ): Promise<MicrosandboxSession>;
 
+/** What `prepareMicrosandboxSandboxTemplate` did. */
+export interface MicrosandboxPreparedTemplate {
+  /** The image as the runtime knows it (a tarball is loaded and tagged by content). */
+  image: string;
+  /** The template's key; null without a `template`, or for an image that cannot be snapshotted. */
+  templateKey: string | null;
+  /** Bootstrapped now; false when it was already published. */
+  bootstrapped: boolean;
+}
+
+/**
+ * Gets `createMicrosandboxNetworkSandboxSession(options)` ready ahead of time (also `npx ai-sdk-microsandbox prepare`):
+ * pulls or loads the image and bootstraps `options.template` once, so that the first session forks instead.
+ */
+export declare function prepareMicrosandboxSandboxTemplate(
+  options?: Omit<MicrosandboxNetworkSandboxSessionCreateOptions, 'sandboxId'>,
+): Promise<MicrosandboxPreparedTemplate>;
+
 /**
  * Reattaches to a running session, or starts a stopped one again (its disk kept). Never creates: an
  * unknown id fails with `ERR_MICROSANDBOX_SESSION_NOT_FOUND`.

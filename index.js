@@ -3,5 +3,6 @@ export { MicrosandboxError } from './lib/errors.js';
 export {
   createMicrosandboxNetworkSandboxSession,
   createMicrosandboxNetworkSandboxSessionFromNativeSandbox,
+  prepareMicrosandboxSandboxTemplate,
   resumeMicrosandboxNetworkSandboxSession,
 } from './lib/session-factories.js';

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The package's command line: doctor, ls, rm, logs, prune; `--json` for scripts.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { doctor, formatDoctor } from '../lib/doctor.js';
 import { printable } from '../lib/printable.js';
@@ -14,6 +16,11 @@ const USAGE = `usage: ai-sdk-microsandbox <command> [--json]
                   <session> is a sessionId or a name from ls; --tail N lines (default 200); control
                   characters from the guest are shown escaped, --raw prints them as they are
   prune           removes orphaned sessions and templates beyond the newest few not used lately
+  prepare <config>
+                  gets a configuration ready before its first session: pulls or loads the image and
+                  bootstraps its template, so the first session forks. <config> is a module whose default
+                  export is the options of createMicrosandboxNetworkSandboxSession (with
+                  template: await agent.getSandboxTemplate()), or a function that returns them
   --json          the same as JSON, for scripts`;
 
 function fail(message, json, code = 'ERR_MICROSANDBOX_INVALID_ARGUMENT') {
@@ -23,7 +30,7 @@ function fail(message, json, code = 'ERR_MICROSANDBOX_INVALID_ARGUMENT') {
   process.exit(2);
 }
 
-const ARITY = { doctor: 0, ls: 0, rm: 1, logs: 1, prune: 0 };
+const ARITY = { doctor: 0, ls: 0, rm: 1, logs: 1, prune: 0, prepare: 1 };
 const MAX_TAIL = 100_000;
 
 const argv = process.argv.slice(2);
@@ -63,6 +70,29 @@ if (command === 'doctor') {
   const report = await doctor();
   print(report, formatDoctor(report));
   process.exitCode = report.ok ? 0 : 1;
+} else if (command === 'prepare') {
+  const { prepareMicrosandboxSandboxTemplate } = await import('../index.js').catch((err) =>
+    fail(err.message, json, err.code ?? 'ERR_MICROSANDBOX_BINDING_MISSING'),
+  );
+  const config = await import(pathToFileURL(resolve(rest[0])).href).catch((err) =>
+    fail(`cannot load the config module ${rest[0]}: ${err.message}`, json, 'ERR_MICROSANDBOX_INVALID_SETTINGS'),
+  );
+  const options = typeof config.default === 'function' ? await config.default() : config.default;
+  if (options == null || typeof options !== 'object') {
+    fail(`${rest[0]} must export default the options of createMicrosandboxNetworkSandboxSession (or a function returning them)`, json, 'ERR_MICROSANDBOX_INVALID_SETTINGS');
+  }
+  const progress = progressLine(process.stderr);
+  try {
+    const prepared = await prepareMicrosandboxSandboxTemplate({ ...options, onProgress: progress.show });
+    progress.end();
+    const template = prepared.templateKey === null
+      ? 'no template (the options have no `template`, or the image cannot be snapshotted)'
+      : `template ${prepared.templateKey} ${prepared.bootstrapped ? 'bootstrapped now' : 'was already there'}`;
+    print(prepared, `ready: image ${prepared.image}; ${template}`);
+  } catch (err) {
+    progress.end();
+    fail(err.message, json, err.code ?? 'ERR_MICROSANDBOX_INTERNAL');
+  }
 } else {
   // The addon loads only here: doctor must work where it cannot.
   const { state } = await import('../lib/native.js').catch((err) => fail(err.message, json, err.code ?? 'ERR_MICROSANDBOX_BINDING_MISSING'));
@@ -102,4 +132,24 @@ if (command === 'doctor') {
     const coded = fromNative(err);
     fail(coded.message, json, coded.code ?? 'ERR_MICROSANDBOX_INTERNAL');
   }
+}
+
+/**
+ * Progress on `stream`: on a terminal one line, rewritten as steps and downloaded bytes come; otherwise a
+ * plain line per step, for logs.
+ */
+function progressLine(stream) {
+  let shown = false;
+  return {
+    show: ({ phase, message }) => {
+      const line = `[${phase}] ${printable(message)}`;
+      if (!stream.isTTY) return void stream.write(`${line}\n`);
+      stream.write(`\r\u001b[2K${line.slice(0, (stream.columns || 80) - 1)}`);
+      shown = true;
+    },
+    end: () => {
+      if (shown) stream.write('\n');
+      shown = false;
+    },
+  };
 }

@@ -37,6 +37,28 @@ async function settle(start, abortSignal, discard) {
  * session. When it fails, the caller gets their own error back.
  */
 export async function createSession(provider, { sessionId, identity, setup, abortSignal }) {
+  const nativeSession = await withSetup(setup, abortSignal, (nativeSetup) =>
+    settle(
+      () => provider.createSession(sessionId, stringArg(identity, 'identity', { optional: true }), nativeSetup),
+      abortSignal,
+      (s) => s.destroy(),
+    ),
+  );
+  return new MicrosandboxNetworkSandboxSession(nativeSession);
+}
+
+/** Pulls or loads the image and bootstraps the identity's template on `provider`, ahead of any session. */
+export async function prepareTemplate(provider, { identity, setup, abortSignal }) {
+  return withSetup(setup, abortSignal, (nativeSetup) =>
+    settle(() => provider.prepare(stringArg(identity, 'identity', { optional: true }), nativeSetup), abortSignal),
+  );
+}
+
+/**
+ * Runs `work` with the caller's setup wrapped for the core: it gets the
+ * restricted session, and when it fails the caller gets their own error back.
+ */
+async function withSetup(setup, abortSignal, work) {
   throwIfAborted(abortSignal);
   if (setup != null && typeof setup !== 'function') {
     throw new MicrosandboxError('ERR_MICROSANDBOX_INVALID_ARGUMENT', '`onFirstCreate` must be a function (session, { abortSignal }) => Promise<void>');
@@ -51,12 +73,7 @@ export async function createSession(provider, { sessionId, identity, setup, abor
     }
   });
   try {
-    const nativeSession = await settle(
-      () => provider.createSession(sessionId, stringArg(identity, 'identity', { optional: true }), nativeSetup),
-      abortSignal,
-      (s) => s.destroy(),
-    );
-    return new MicrosandboxNetworkSandboxSession(nativeSession);
+    return await work(nativeSetup);
   } catch (err) {
     throw setupFailure ? setupFailure.err : err;
   }

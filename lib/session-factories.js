@@ -1,7 +1,7 @@
 // Today's harness sandbox API (@ai-sdk/harness >= 1.0.126): the caller builds a
 // session, from the agent's template, and hands it to
 // `agent.createSession({ sandboxSession })`. Same core path as the provider.
-import { createSession, resumeSession } from './create-session.js';
+import { createSession, prepareTemplate, resumeSession } from './create-session.js';
 import { stringArg } from './args.js';
 import { callNativeSync, MicrosandboxError } from './errors.js';
 import { plainJson } from './json.js';
@@ -37,6 +37,20 @@ export async function createMicrosandboxNetworkSandboxSession(options) {
   const [data, onProgress] = splitProgress(settings);
   const provider = callNativeSync(() => NativeProvider.forSessionFactory(plainJson(data), onProgress));
   return createSession(provider, { sessionId: sandboxId, ...templateParts(template), abortSignal });
+}
+
+/**
+ * Gets `createMicrosandboxNetworkSandboxSession(options)` ready ahead of time: pulls or loads the image and
+ * bootstraps `options.template`, so that the first session forks. Resolves to `{ image, templateKey, bootstrapped }`.
+ */
+export async function prepareMicrosandboxSandboxTemplate(options) {
+  const { sandboxId, template, abortSignal, ...settings } = optionsObject(options, 'prepareMicrosandboxSandboxTemplate');
+  if (sandboxId !== undefined) {
+    throw new MicrosandboxError('ERR_MICROSANDBOX_INVALID_SETTINGS', '`sandboxId` names a session: prepare makes none (leave it out)');
+  }
+  const [data, onProgress] = splitProgress(settings);
+  const provider = callNativeSync(() => NativeProvider.forSessionFactory(plainJson(data), onProgress));
+  return prepareTemplate(provider, { ...templateParts(template), abortSignal });
 }
 
 export async function resumeMicrosandboxNetworkSandboxSession(options) {

@@ -1,12 +1,12 @@
 // Bootstrap templates, cross-process resume, wrap mode and pruning (issue #5).
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createMicrosandbox } from '../../index.js';
+import { createMicrosandbox, createMicrosandboxNetworkSandboxSession } from '../../index.js';
 import { harnessImage, ourSandboxes, sandboxStatus } from '../support/env.js';
 
 const child = join(import.meta.dirname, '../support/child.mjs');
@@ -121,6 +121,46 @@ describe('bootstrap templates', () => {
     }
     expect(ourSandboxes()).not.toContain(a.id);
     expect(ourSandboxes()).not.toContain(b.id);
+  });
+});
+
+describe('prepare', () => {
+  it('npx ai-sdk-microsandbox prepare <config> bootstraps the template ahead: the first session forks and the setup does not run again', async () => {
+    const identity = `prepared-${randomUUID()}`;
+    const count = counter();
+    const config = join(mkdtempSync(join(tmpdir(), 'aisdk-prepare-')), 'sandbox.config.mjs');
+    writeFileSync(
+      config,
+      `import { appendFileSync } from 'node:fs';
+export default () => ({
+  image: process.env.PREPARE_IMAGE,
+  brokerCredentials: false,
+  template: {
+    identity: process.env.PREPARE_IDENTITY,
+    prepare: async ({ session }) => {
+      appendFileSync(process.env.PREPARE_COUNT, 'cli\\n');
+      await session.writeTextFile({ path: '/opt/prepared', content: 'yes' });
+    },
+  },
+});
+`,
+    );
+    const cli = join(import.meta.dirname, '../../bin/ai-sdk-microsandbox.js');
+    const env = { ...process.env, PREPARE_IMAGE: harnessImage(), PREPARE_IDENTITY: identity, PREPARE_COUNT: count };
+    const { stdout } = await run(process.execPath, [cli, 'prepare', config, '--json'], { env, timeout: 600_000 });
+    expect(JSON.parse(stdout)).toMatchObject({ bootstrapped: true, templateKey: expect.any(String) });
+    expect(lines(count)).toEqual(['cli']);
+    const session = await createMicrosandboxNetworkSandboxSession({
+      image: harnessImage(),
+      brokerCredentials: false,
+      template: { identity, prepare: async () => appendFileSync(count, 'again\n') },
+    });
+    try {
+      expect(await session.readTextFile({ path: '/opt/prepared' })).toBe('yes');
+      expect(lines(count)).toEqual(['cli']);
+    } finally {
+      await session.destroy();
+    }
   });
 });
 

@@ -69,4 +69,20 @@ describe('ai-sdk-microsandbox ls / rm / logs / prune', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aisdk-cli-'));
     expect(JSON.parse(run(['prune', '--json'], dir).stdout)).toEqual({ removedOrphans: [], removedTemplates: [], keptTemplates: [] });
   });
+
+  it('prepare needs a module exporting the create options; a bad module or bad options fail before anything boots, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aisdk-cli-'));
+    const missing = run(['prepare', join(dir, 'nope.mjs'), '--json'], dir);
+    expect(missing.status).toBe(2);
+    expect(JSON.parse(missing.stdout).error).toMatchObject({ code: 'ERR_MICROSANDBOX_INVALID_SETTINGS', message: expect.stringContaining('cannot load the config module') });
+    const notOptions = join(dir, 'not-options.mjs');
+    writeFileSync(notOptions, 'export default 42;\n');
+    expect(JSON.parse(run(['prepare', notOptions, '--json'], dir).stdout).error.message).toContain('must export default the options');
+    const badOptions = join(dir, 'bad-options.mjs');
+    writeFileSync(badOptions, `export default async () => ({ workspace: { path: ${JSON.stringify(join(dir, 'absent'))} } });\n`);
+    const bad = run(['prepare', badOptions, '--json'], dir);
+    expect(bad.status).toBe(2);
+    expect(JSON.parse(bad.stdout).error).toMatchObject({ code: 'ERR_MICROSANDBOX_INVALID_SETTINGS', message: expect.stringContaining('`workspace.path`') });
+    expect(run(['prepare'], dir).stderr).toContain('prepare takes exactly one argument');
+  });
 });

@@ -89,6 +89,27 @@ impl NativeProvider {
         })))
     }
 
+    /// Starts getting the configuration ready ahead of its first session: the image, and the
+    /// identity's template (`onFirstCreate` is its setup). `result()` gives the core's `Prepared`.
+    #[napi(
+        ts_args_type = "identity?: string | undefined | null, onFirstCreate?: ((session: NativeSession) => Promise<void>) | undefined | null"
+    )]
+    pub fn prepare(
+        &self,
+        identity: Option<String>,
+        on_first_create: Option<Function<NativeSession, Promise<()>>>,
+    ) -> napi::Result<NativePendingValue> {
+        let first_create = on_first_create
+            .map(|f| f.build_threadsafe_function().callee_handled::<false>().build().map(JsFirstCreate))
+            .transpose()?;
+        let provider = self.inner.clone();
+        Ok(NativePendingValue(Pending::start(|cancel| async move {
+            let first_create = first_create.as_ref().map(|f| f as &dyn FirstCreate);
+            let prepared = provider.prepare(identity.as_deref(), first_create, &cancel).await?;
+            serde_json::to_value(prepared).map_err(|e| Error::internal(e.to_string()))
+        })))
+    }
+
     /// Starts resuming a session; `cancel()` stops waiting and leaves the session as it is.
     #[napi]
     pub fn resume_session(&self, session_id: serde_json::Value) -> napi::Result<NativePendingSession> {
@@ -136,6 +157,23 @@ impl NativePendingSession {
 
     #[napi]
     pub async fn result(&self) -> napi::Result<NativeSession> {
+        self.0.result().await
+    }
+}
+
+/// Native work whose result is a plain value (the core's type, serialized).
+#[napi]
+pub struct NativePendingValue(Pending<serde_json::Value>);
+
+#[napi]
+impl NativePendingValue {
+    #[napi]
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    #[napi]
+    pub async fn result(&self) -> napi::Result<serde_json::Value> {
         self.0.result().await
     }
 }

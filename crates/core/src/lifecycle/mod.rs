@@ -17,7 +17,7 @@ mod wrap;
 pub use first_create::FirstCreate;
 pub use lifetime::{Lifetime, Ownership};
 pub use pool::PoolStatus;
-pub use provider::{Provider, resume_by_session_id};
+pub use provider::{Prepared, Provider, resume_by_session_id};
 pub use session::Session;
 
 #[cfg(test)]

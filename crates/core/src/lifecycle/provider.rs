@@ -131,14 +131,16 @@ impl Provider {
         naming::session_name(settings.name.as_deref(), session_id)
     }
 
-    async fn create(
+    /// What every create needs first, and all `prepare` does: the workspace
+    /// resolved, the image pulled or loaded, and, for an identity with a
+    /// setup, its template bootstrapped unless one is published.
+    async fn ready(
         &self,
         settings: &CreateSettings,
-        session_id: Option<&str>,
         identity: Option<&str>,
         first_create: Option<&dyn FirstCreate>,
         cancel: &Cancel,
-    ) -> Result<Session> {
+    ) -> Result<Ready> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         let host = self.host();
         // A wrong path is the caller's to fix, whatever the host can run.
@@ -153,9 +155,47 @@ impl Provider {
             }
             _ => None,
         };
-        if let (Some(key), Some(setup)) = (&template_key, first_create) {
-            self.builder.bootstrap_template(settings, &source, key, setup, cancel).await?;
-        }
+        let bootstrapped = match (&template_key, first_create) {
+            (Some(key), Some(setup)) => self.builder.bootstrap_template(settings, &source, key, setup, cancel).await?,
+            _ => false,
+        };
+        Ok(Ready { workspace, source, template_key, bootstrapped })
+    }
+
+    /// Gets a configuration ready ahead of its first session (`npx
+    /// ai-sdk-microsandbox prepare`): pulls or loads the image and bootstraps
+    /// the identity's template, so that the first create forks.
+    pub async fn prepare(
+        &self,
+        identity: Option<&str>,
+        first_create: Option<&dyn FirstCreate>,
+        cancel: &Cancel,
+    ) -> Result<Prepared> {
+        let Settings::Create(settings) = &self.settings else {
+            return Err(Error::new(
+                ErrorCode::Unsupported,
+                "a sandbox you own is prepared by you: there is nothing to prepare",
+            ));
+        };
+        let ready = self.ready(settings, identity, first_create, cancel).await?;
+        let image = match &ready.source {
+            ImageSource::Reference(reference) => reference.clone(),
+            ImageSource::Path(path) => path.display().to_string(),
+        };
+        Ok(Prepared { image, template_key: ready.template_key, bootstrapped: ready.bootstrapped })
+    }
+
+    async fn create(
+        &self,
+        settings: &CreateSettings,
+        session_id: Option<&str>,
+        identity: Option<&str>,
+        first_create: Option<&dyn FirstCreate>,
+        cancel: &Cancel,
+    ) -> Result<Session> {
+        let host = self.host();
+        let Ready { workspace, source, template_key, .. } =
+            self.ready(settings, identity, first_create, cancel).await?;
         // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
         let (template, _template_hold) = match (&template_key, &source) {
             (Some(key), ImageSource::Reference(image_ref)) => {
@@ -263,6 +303,25 @@ impl Provider {
             Shape::Provider => "sessionId",
         }
     }
+}
+
+/// What a create starts from.
+struct Ready {
+    workspace: Option<std::path::PathBuf>,
+    source: ImageSource,
+    template_key: Option<String>,
+    bootstrapped: bool,
+}
+
+/// What `prepare` did: the image (as the runtime knows it) and the template,
+/// when the configuration has one (an OCI image and a template identity).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prepared {
+    pub image: String,
+    pub template_key: Option<String>,
+    /// Bootstrapped now (false: it was already published).
+    pub bootstrapped: bool,
 }
 
 fn not_found(session_id: &str) -> Error {

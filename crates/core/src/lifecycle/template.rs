@@ -33,7 +33,8 @@ impl Builder {
     /// Makes sure `key` has a usable template: unless one is published (maybe
     /// by another process this waited for), boots a template microVM, runs
     /// `bootstrapPreCommands` and the caller's `setup` there, and publishes
-    /// its snapshot. On failure or abort nothing is published.
+    /// its snapshot. On failure or abort nothing is published. True when this
+    /// call bootstrapped it.
     pub async fn bootstrap_template(
         &self,
         settings: &CreateSettings,
@@ -41,15 +42,15 @@ impl Builder {
         key: &str,
         setup: &dyn FirstCreate,
         cancel: &Cancel,
-    ) -> Result<()> {
-        let ImageSource::Reference(image_ref) = source else { return Ok(()) };
+    ) -> Result<bool> {
+        let ImageSource::Reference(image_ref) = source else { return Ok(false) };
         // Checked before locking too: the lock waits for forks of the template in flight.
         if usable_template(&self.host, key, image_ref).await.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let lock = cancel.guard(TemplateStore::new(self.host.cache_root()).lock(key)).await?;
         if usable_template(&self.host, key, image_ref).await.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let name = template_sandbox_name(key);
         // Left over from a bootstrap that was interrupted: we hold the lock, nobody else uses it.
@@ -87,7 +88,7 @@ impl Builder {
             _lock: lock,
         };
         let outcome = match cancel.guard(setup.run(session)).await {
-            Ok(()) => bootstrap.publish().await,
+            Ok(()) => bootstrap.publish().await.map(|()| true),
             Err(err) => {
                 let _ = bootstrap.abandon().await;
                 Err(err)

@@ -287,3 +287,22 @@ async fn a_template_never_binds_a_users_workspace_and_every_fork_binds_its_own()
     assert_eq!(second.default_working_directory(), "/workspace");
     let _ = std::fs::remove_dir_all(projects);
 }
+
+#[tokio::test]
+async fn prepare_bootstraps_the_template_ahead_so_the_first_create_forks() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "bootstrapPreCommands": ["install"] }));
+    let setup = Setup::default();
+    let prepared = provider.prepare(Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(prepared.bootstrapped);
+    assert_eq!(prepared.image, "alpine");
+    assert!(prepared.template_key.is_some());
+    assert!(world.vms.names_now().is_empty(), "no session was made, the template microVM is gone");
+    world.calls();
+    let again = provider.prepare(Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(!again.bootstrapped, "already published");
+    let session = provider.create_session(None, Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(session.forked_from_template());
+    assert_eq!(verbs(&world.calls()), ["boot"]);
+    assert_eq!(setup.runs.load(Ordering::SeqCst), 1);
+}
