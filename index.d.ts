@@ -39,6 +39,11 @@ export interface MicrosandboxProgressEvent {
   message: string;
 }
 
+/** Code for each session (see `source`). `username` / `password` reach only git, never logs or errors. */
+export type MicrosandboxSource =
+  | { type: 'git'; url: string; revision?: string; depth?: number; username?: string; password?: string }
+  | { type: 'tarball'; url: string };
+
 /** A host directory the session works in (see `workspace`). */
 export interface MicrosandboxWorkspace {
   /** The host directory (relative paths resolve against this process's working directory). */
@@ -73,6 +78,13 @@ export interface MicrosandboxCreateSettings {
    * A template never holds a workspace: every session, forked or resumed, sees its own.
    */
   workspace?: MicrosandboxWorkspace;
+  /**
+   * Code fetched into `workdir` (which must be empty) when each session is created, as sandbox-vercel's
+   * `source`: never part of a template, so every session, forked or not, gets the current revision.
+   * The fetch runs in the guest, under its network policy. A failed fetch removes the session
+   * (`ERR_MICROSANDBOX_SOURCE_FAILED`). Not with `workspace`.
+   */
+  source?: MicrosandboxSource;
   /**
    * Guest ports to publish; every session leases its own host port for each. A number `p` is
    * `{ host: p, guest: p }` (sandbox-vercel's shape): read URLs from `getPortEndpoint`.
@@ -303,6 +315,8 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_FS'
   | 'ERR_MICROSANDBOX_EXEC_FAILED'
   | 'ERR_MICROSANDBOX_BOOT_FAILED'
+  /** The session's `source` (git repository or tarball) could not be fetched; the session was removed. */
+  | 'ERR_MICROSANDBOX_SOURCE_FAILED'
   /** Native work was cancelled (a call aborted through its `abortSignal` rejects with the signal's reason). */
   | 'ERR_MICROSANDBOX_ABORTED'
   /** This package's state directory cannot be written (read-only, full, or owned by another user). */

@@ -1,5 +1,8 @@
 // Bootstrap templates, cross-process resume, wrap mode and pruning (issue #5).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,6 +124,59 @@ describe('bootstrap templates', () => {
     }
     expect(ourSandboxes()).not.toContain(a.id);
     expect(ourSandboxes()).not.toContain(b.id);
+  });
+});
+
+describe('source', () => {
+  it('git at a revision and depth, and a tarball, fetched by every session from the test host; a fork fetches the current revision; a bad revision removes the session', async () => {
+    const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd });
+    const base = mkdtempSync(join(tmpdir(), 'aisdk-src-'));
+    const repo = join(base, 'repo');
+    execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+    writeFileSync(join(repo, 'version.txt'), 'v1');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-qm', 'one');
+    git(repo, 'tag', 'v1');
+    writeFileSync(join(repo, 'version.txt'), 'v2');
+    git(repo, 'commit', '-qam', 'two');
+    const gitPort = 9418 + Math.floor(Math.random() * 500);
+    const daemon = spawn('git', ['daemon', '--export-all', `--base-path=${base}`, '--listen=127.0.0.1', `--port=${gitPort}`, '--reuseaddr', base], { stdio: 'ignore' });
+    const tarball = join(base, 'code.tgz');
+    execFileSync('tar', ['-czf', tarball, '-C', repo, 'version.txt']);
+    const server = http.createServer((_, res) => res.end(readFileSync(tarball)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const httpPort = (server.address() as AddressInfo).port;
+    const identity = `source-${randomUUID()}`;
+    let setups = 0;
+    const onFirstCreate = async () => void (setups += 1);
+    const provider = (source: object) => createMicrosandbox({ image: harnessImage(), allowHostPorts: [gitPort, httpPort], source });
+    const url = `git://host.microsandbox.internal:${gitPort}/repo`;
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // git daemon binds its port
+      const pinned = await provider({ type: 'git', url, revision: 'v1', depth: 1 }).createSession({ identity, onFirstCreate });
+      const latest = await provider({ type: 'git', url }).createSession({ identity, onFirstCreate });
+      const unpacked = await provider({ type: 'tarball', url: `http://host.microsandbox.internal:${httpPort}/code.tgz` }).createSession({ identity, onFirstCreate });
+      try {
+        expect(setups).toBe(1); // the template was bootstrapped once, without any source in it
+        expect(await pinned.readTextFile({ path: 'version.txt' })).toBe('v1');
+        expect((await pinned.run({ command: 'git rev-list --count HEAD' })).stdout.trim()).toBe('1');
+        expect(await latest.readTextFile({ path: 'version.txt' })).toBe('v2');
+        expect(await unpacked.readTextFile({ path: 'version.txt' })).toBe('v2');
+      } finally {
+        await Promise.all([pinned.destroy(), latest.destroy(), unpacked.destroy()]);
+      }
+      const before = ourSandboxes().length;
+      const failed = await provider({ type: 'git', url, revision: 'no-such-revision' })
+        .createSession({ identity, onFirstCreate })
+        .catch((err) => err);
+      expect(failed.code).toBe('ERR_MICROSANDBOX_SOURCE_FAILED');
+      expect(failed.message).toContain(url);
+      expect(ourSandboxes().length).toBe(before);
+    } finally {
+      daemon.kill();
+      server.close();
+    }
   });
 });
 

@@ -25,7 +25,8 @@ describe('createMicrosandboxNetworkSandboxSession options', () => {
   it.each([
     [{ runtime: 'node24' }, "image: 'node:24-bookworm-slim'"],
     [{ teamId: 't', projectId: 'p', token: 'x' }, 'no account is needed'],
-    [{ source: { type: 'git', url: 'https://example.com/r.git' } }, 'workspace: { path }'],
+    [{ source: { type: 'svn', url: 'https://example.com/r' } }, "`source.type` must be 'git' or 'tarball'"],
+    [{ source: { type: 'git', url: 'x' }, workspace: { path: '.' } }, 'not both'],
     [{ workspace: { path: './p', mode: 'copy' } }, '`workspace.mode`'],
     [{ replace: true }, 'creation never replaces'],
     [{ warmPool: { size: 1 } }, 'createMicrosandbox({ warmPool })'],

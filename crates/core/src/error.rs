@@ -35,6 +35,8 @@ pub enum ErrorCode {
     ExecFailed,
     /// The microVM failed to boot.
     BootFailed,
+    /// The session's `source` (git repository or tarball) could not be fetched.
+    SourceFailed,
     /// The caller aborted; what the call had created was cleaned up.
     Aborted,
     /// This package's state directory cannot be written (read-only, full, owned by another user).
@@ -47,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for checks that the documented list is this one.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::InvalidSettings,
         Self::InvalidArgument,
         Self::RuntimeMissing,
@@ -62,6 +64,7 @@ impl ErrorCode {
         Self::FileSystem,
         Self::ExecFailed,
         Self::BootFailed,
+        Self::SourceFailed,
         Self::Aborted,
         Self::CacheUnavailable,
         Self::StateMismatch,
@@ -85,6 +88,7 @@ impl ErrorCode {
             Self::FileSystem => "ERR_MICROSANDBOX_FS",
             Self::ExecFailed => "ERR_MICROSANDBOX_EXEC_FAILED",
             Self::BootFailed => "ERR_MICROSANDBOX_BOOT_FAILED",
+            Self::SourceFailed => "ERR_MICROSANDBOX_SOURCE_FAILED",
             Self::Aborted => "ERR_MICROSANDBOX_ABORTED",
             Self::CacheUnavailable => "ERR_MICROSANDBOX_CACHE_UNAVAILABLE",
             Self::StateMismatch => "ERR_MICROSANDBOX_STATE_MISMATCH",

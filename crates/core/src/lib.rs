@@ -30,6 +30,7 @@ mod sdk_text;
 pub mod secrets;
 pub mod settings;
 pub mod snapshots;
+pub mod source;
 pub mod vm;
 pub mod workspace;
 

@@ -59,6 +59,8 @@ pub struct CreateSettings {
     pub workdir: Option<String>,
     /// A host directory bound at `workdir` (which then defaults to `/workspace`).
     pub workspace: Option<crate::workspace::WorkspaceSetting>,
+    /// Code fetched into `workdir` when a session is created.
+    pub source: Option<crate::source::SourceSetting>,
     pub ports: Vec<PortSetting>,
     pub env: BTreeMap<String, String>,
     /// Omitted means allow-all: the public internet, nothing of the host.
@@ -124,6 +126,7 @@ const CREATE_KEYS: &[&str] = &[
     "resources",
     "brokerCredentials",
     "workspace",
+    "source",
 ];
 /// Provider settings that a session factory refuses, with what to do instead.
 const PROVIDER_ONLY_KEYS: &[(&str, &str)] = &[
@@ -135,7 +138,6 @@ const PROVIDER_ONLY_KEYS: &[(&str, &str)] = &[
 /// `@ai-sdk/sandbox-vercel` settings with no equivalent, and what to use instead.
 const VERCEL_KEYS: &[(&str, &str)] = &[
     ("runtime", "choose an OCI image instead, e.g. `image: 'node:24-bookworm-slim'`"),
-    ("source", "mount your project with `workspace: { path }`, or clone it with `run()` after the create"),
     ("teamId", "no account is needed: microVMs run on this machine"),
     ("projectId", "no account is needed: microVMs run on this machine"),
     ("token", "no account is needed: microVMs run on this machine"),
@@ -256,6 +258,12 @@ fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings
         )));
     }
     let workspace = crate::workspace::parse(obj.get("workspace"))?;
+    let source = crate::source::parse(obj.get("source"))?;
+    if workspace.is_some() && source.is_some() {
+        return Err(Error::invalid(
+            "give either `workspace` (your directory, mounted) or `source` (code fetched into the microVM), not both",
+        ));
+    }
     let workdir = match (workdir, &workspace) {
         (None, Some(_)) => Some(crate::workspace::DEFAULT_GUEST_PATH.to_owned()),
         (workdir, _) => workdir,
@@ -318,6 +326,7 @@ fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings
         memory_mib,
         workdir,
         workspace,
+        source,
         ports,
         env,
         network_policy,

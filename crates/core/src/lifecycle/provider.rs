@@ -93,11 +93,18 @@ impl Provider {
             (id, _) => id,
         };
         let session = Arc::new(self.create(settings, session_id, identity, first_create, cancel).await?);
-        // A session that did not fork runs the setup itself, and goes away if the setup fails.
-        if let Some(setup) = first_create
-            && !session.forked_from_template()
-            && let Err(err) = cancel.guard(setup.run(session.clone())).await
-        {
+        // The code comes first (a setup may build it); a session that did not fork runs the setup
+        // itself. Either failing removes the session.
+        let prepared = async {
+            if let Some(source) = &settings.source {
+                fetch_source(&session, source).await?;
+            }
+            match first_create {
+                Some(setup) if !session.forked_from_template() => setup.run(session.clone()).await,
+                _ => Ok(()),
+            }
+        };
+        if let Err(err) = cancel.guard(prepared).await {
             let _ = session.destroy().await;
             return Err(err);
         }
@@ -302,6 +309,16 @@ impl Provider {
             Shape::SessionFactory => "sandboxId",
             Shape::Provider => "sessionId",
         }
+    }
+}
+
+/// Fetches `source` into the session's working directory, which must be empty.
+async fn fetch_source(session: &Session, source: &crate::source::SourceSetting) -> Result<()> {
+    let (script, env) = source.command(session.default_working_directory());
+    let out = session.run_step(script, &env).await?;
+    match out.exit_code {
+        0 => Ok(()),
+        code => Err(source.failure(code, &out.stderr)),
     }
 }
 

@@ -362,6 +362,14 @@ impl Session {
             .map_err(|e| self.stopped_or(e))
     }
 
+    /// Runs one of the lifecycle's own steps (fetching `source`) to its end,
+    /// in the default working directory, with the session's env under `env`.
+    pub(crate) async fn run_step(&self, command: &str, env: &BTreeMap<String, String>) -> Result<crate::vm::Output> {
+        self.ensure_running().await?;
+        let (cwd, env) = self.command_context(None, env)?;
+        self.machine().run(&self.guest.shell, command, &cwd, &env).await
+    }
+
     /// The working directory and the env (caller's over the guest defaults),
     /// both passed out of band, never spliced into the script.
     fn command_context(

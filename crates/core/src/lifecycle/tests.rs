@@ -306,3 +306,26 @@ async fn prepare_bootstraps_the_template_ahead_so_the_first_create_forks() {
     assert_eq!(verbs(&world.calls()), ["boot"]);
     assert_eq!(setup.runs.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn source_is_fetched_into_every_session_never_into_the_template_and_a_failed_fetch_removes_the_session() {
+    let world = World::new();
+    let source = json!({ "type": "git", "url": "git://host/repo", "password": "pw-for-the-fetch" });
+    let provider = world.provider(json!({ "image": "alpine", "bootstrapPreCommands": ["install"], "source": source }));
+    let setup = Setup::default();
+    let session = provider.create_session(Some("a"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    let calls = world.calls();
+    let fetches: Vec<&String> = calls.iter().filter(|c| c.contains("S_TYPE")).collect();
+    assert_eq!(fetches.len(), 1, "{calls:?}");
+    assert!(
+        fetches[0].starts_with(&format!("run {} ", session.sandbox_name())),
+        "the session fetches, not the template"
+    );
+
+    world.vms.fail_command("S_TYPE");
+    let err = provider.create_session(Some("b"), Some("id"), Some(&setup), &Cancel::never()).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::SourceFailed);
+    assert!(err.message.contains("git://host/repo") && !err.message.contains("pw-for-the-fetch"), "{}", err.message);
+    assert_eq!(world.vms.names_now(), [session.sandbox_name().to_owned()], "the failed session is gone");
+    assert!(SessionRecord::find_by_session_id(&world.root, "b").is_none());
+}

@@ -34,7 +34,7 @@ struct State {
     snapshots: HashSet<String>,
     calls: Vec<String>,
     next_boots: VecDeque<NextBoot>,
-    /// Commands that exit with 1.
+    /// Commands containing one of these exit with 1.
     failing_commands: Vec<String>,
     /// The host ports each running microVM publishes, held like the runtime's forwarder holds them.
     listeners: BTreeMap<String, Vec<std::net::TcpListener>>,
@@ -66,8 +66,9 @@ impl FakeVms {
         self.state().next_boots.extend(boots);
     }
 
-    pub fn fail_command(&self, command: &str) {
-        self.state().failing_commands.push(command.to_owned());
+    /// Commands containing `fragment` exit with 1.
+    pub fn fail_command(&self, fragment: &str) {
+        self.state().failing_commands.push(fragment.to_owned());
     }
 
     pub fn vm(&self, name: &str) -> Option<FakeVm> {
@@ -227,7 +228,7 @@ impl Machine for FakeMachine {
         Box::pin(async move {
             let mut state = self.state.lock().unwrap();
             state.calls.push(format!("run {} {command}", self.name));
-            let fails = state.failing_commands.iter().any(|c| c == command);
+            let fails = state.failing_commands.iter().any(|c| command.contains(c.as_str()));
             Ok(Output { exit_code: i32::from(fails), stdout: Vec::new(), stderr: b"it failed".to_vec() })
         })
     }
