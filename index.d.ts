@@ -86,6 +86,12 @@ export interface MicrosandboxCreateSettings {
    */
   source?: MicrosandboxSource;
   /**
+   * Who commands, `spawn`ed processes and files written through the session belong to: a user of the image
+   * (name or uid, optionally `:group`). Default: the image's `USER`, else root. The working directory is
+   * made theirs; `bootstrapPreCommands` still run as root. Claude Code needs no `IS_SANDBOX` then.
+   */
+  user?: string;
+  /**
    * Guest ports to publish; every session leases its own host port for each. A number `p` is
    * `{ host: p, guest: p }` (sandbox-vercel's shape): read URLs from `getPortEndpoint`.
    */

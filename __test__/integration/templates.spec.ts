@@ -180,6 +180,29 @@ describe('source', () => {
   });
 });
 
+describe('user', () => {
+  it('commands, spawned processes and written files belong to the session user, the working directory is theirs, pre-commands run as root, and a fork keeps all of it', async () => {
+    const identity = `user-${randomUUID()}`;
+    const provider = createMicrosandbox({ image: harnessImage(), user: 'nobody', bootstrapPreCommands: ['id -u > /opt/pre-uid'] });
+    const onFirstCreate = async (s: { writeTextFile: (o: { path: string; content: string }) => Promise<void> }) =>
+      s.writeTextFile({ path: 'from-setup.txt', content: 'x' });
+    const session = await provider.createSession({ identity, onFirstCreate });
+    try {
+      expect((await session.run({ command: 'id -u' })).stdout).toBe('65534\n');
+      expect(await session.readTextFile({ path: '/opt/pre-uid' })).toBe('0\n');
+      await session.writeTextFile({ path: 'sub/dir/note.txt', content: 'hi' });
+      const owners = await session.run({ command: 'stat -c %u . sub sub/dir sub/dir/note.txt from-setup.txt' });
+      expect(owners.stdout.trim().split('\n')).toEqual(['65534', '65534', '65534', '65534', '65534']);
+      expect((await session.run({ command: 'touch made-by-user && echo ${IS_SANDBOX:-no IS_SANDBOX}' })).stdout).toBe('no IS_SANDBOX\n');
+      const spawned = await session.spawn({ command: 'id -u' });
+      expect(await new Response(spawned.stdout).text()).toBe('65534\n');
+      expect(session.description).toContain('unprivileged user (uid 65534)');
+    } finally {
+      await session.destroy();
+    }
+  });
+});
+
 describe('prepare', () => {
   it('npx ai-sdk-microsandbox prepare <config> bootstraps the template ahead: the first session forks and the setup does not run again', async () => {
     const identity = `prepared-${randomUUID()}`;

@@ -27,6 +27,7 @@ describe('createMicrosandboxNetworkSandboxSession options', () => {
     [{ teamId: 't', projectId: 'p', token: 'x' }, 'no account is needed'],
     [{ source: { type: 'svn', url: 'https://example.com/r' } }, "`source.type` must be 'git' or 'tarball'"],
     [{ source: { type: 'git', url: 'x' }, workspace: { path: '.' } }, 'not both'],
+    [{ user: 'node; rm -rf /' }, '`user` must be a user of the image'],
     [{ workspace: { path: './p', mode: 'copy' } }, '`workspace.mode`'],
     [{ replace: true }, 'creation never replaces'],
     [{ warmPool: { size: 1 } }, 'createMicrosandbox({ warmPool })'],

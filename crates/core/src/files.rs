@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use microsandbox::sandbox::FsSetAttrs;
-use microsandbox::sandbox::fs::{FsEntryKind, FsReadStream, FsWriteSink};
+use microsandbox::sandbox::fs::{FsEntryKind, FsMetadata, FsReadStream, FsWriteSink};
 use microsandbox::{MicrosandboxError, Sandbox};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -167,10 +167,27 @@ pub(crate) async fn open_read(sandbox: &microsandbox::Sandbox, path: &str) -> Re
     Ok(Some(FileReader { path: path.to_owned(), stream, done: first.is_none(), first }))
 }
 
-async fn ensure_parent(sandbox: &microsandbox::Sandbox, path: &str) -> Result<()> {
+/// Makes the parent directories; those it makes are given to `owner` (the session's user), so they
+/// can write there too.
+async fn ensure_parent(sandbox: &microsandbox::Sandbox, path: &str, owner: Option<(u32, u32)>) -> Result<()> {
     let parent = parent_dir(path);
-    if parent != "/" {
-        sandbox.fs().mkdir(parent).await.map_err(|e| fs_error(parent, e))?;
+    if parent == "/" {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    if owner.is_some() {
+        let mut dir = parent;
+        while dir != "/" && !sandbox.fs().exists(dir).await.unwrap_or(true) {
+            missing.push(dir);
+            dir = parent_dir(dir);
+        }
+    }
+    sandbox.fs().mkdir(parent).await.map_err(|e| fs_error(parent, e))?;
+    if let Some((uid, gid)) = owner {
+        for dir in missing {
+            let attrs = FsSetAttrs { uid: Some(uid), gid: Some(gid), ..Default::default() };
+            sandbox.fs().set_stat(dir, false, attrs).await.map_err(|e| fs_error(dir, e))?;
+        }
     }
     Ok(())
 }
@@ -184,6 +201,8 @@ pub struct FileWriter {
     path: String,
     temp: String,
     mode: Option<u32>,
+    /// The replaced file's owner, or for a new file the session's user (when not root).
+    owner: Option<(u32, u32)>,
     sink: Option<FsWriteSink>,
     done: bool,
 }
@@ -199,8 +218,9 @@ impl FileWriter {
         let Some(sink) = self.sink.take() else { return Ok(()) };
         let committed = async {
             sink.close().await?;
-            if let Some(mode) = self.mode {
-                let attrs = FsSetAttrs { mode: Some(mode), ..Default::default() };
+            if self.mode.is_some() || self.owner.is_some() {
+                let (uid, gid) = self.owner.unzip();
+                let attrs = FsSetAttrs { mode: self.mode, uid, gid, ..Default::default() };
                 self.sandbox.fs().set_stat(&self.temp, false, attrs).await?;
             }
             self.sandbox.fs().rename(&self.temp, &self.path).await
@@ -240,16 +260,18 @@ impl Drop for FileWriter {
     }
 }
 
-pub(crate) async fn open_write(sandbox: &Arc<Sandbox>, path: &str) -> Result<FileWriter> {
-    ensure_parent(sandbox, path).await?;
-    // Writing replaces a symlink's target, not the link, as a plain write would.
-    let (target, mode) = match sandbox.fs().stat_with_follow(path, false).await {
+pub(crate) async fn open_write(sandbox: &Arc<Sandbox>, path: &str, owner: Option<(u32, u32)>) -> Result<FileWriter> {
+    ensure_parent(sandbox, path, owner).await?;
+    // Writing replaces a symlink's target, not the link, as a plain write would. The new file
+    // takes the old one's mode and owner (it replaces it); a file that did not exist is `owner`'s.
+    let kept = |m: FsMetadata| (Some(m.mode & 0o7777), Some((m.uid, m.gid)));
+    let ((target, mode), owner) = match sandbox.fs().stat_with_follow(path, false).await {
         Ok(meta) if meta.kind == FsEntryKind::Symlink => match sandbox.fs().real_path(path).await {
             Ok(real) => {
-                let mode = sandbox.fs().stat_with_follow(&real, false).await.ok().map(|m| m.mode & 0o7777);
-                (real, mode)
+                let (mode, kept_owner) = sandbox.fs().stat_with_follow(&real, false).await.map_or((None, owner), kept);
+                ((real, mode), kept_owner)
             }
-            Err(_) => (path.to_owned(), None),
+            Err(_) => ((path.to_owned(), None), owner),
         },
         Ok(meta) if meta.kind == FsEntryKind::Directory => {
             return Err(Error::new(
@@ -257,15 +279,18 @@ pub(crate) async fn open_write(sandbox: &Arc<Sandbox>, path: &str) -> Result<Fil
                 format!("cannot write guest file {path}: it is a directory"),
             ));
         }
-        Ok(meta) => (path.to_owned(), Some(meta.mode & 0o7777)),
+        Ok(meta) => {
+            let (mode, kept_owner) = kept(meta);
+            ((path.to_owned(), mode), kept_owner)
+        }
         Err(err) => match classify(path, err) {
-            FsFailure::Missing => (path.to_owned(), None),
+            FsFailure::Missing => ((path.to_owned(), None), owner),
             FsFailure::Other(e) => return Err(e),
         },
     };
     let temp = temp_path(&target);
     let sink = sandbox.fs().write_stream(&temp).await.map_err(|e| fs_error(path, e))?;
-    Ok(FileWriter { sandbox: sandbox.clone(), path: target, temp, mode, sink: Some(sink), done: false })
+    Ok(FileWriter { sandbox: sandbox.clone(), path: target, temp, mode, owner, sink: Some(sink), done: false })
 }
 
 /// A hidden sibling of `path`, unique per write: same directory, so the

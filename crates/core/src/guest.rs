@@ -16,9 +16,12 @@ pub struct GuestInfo {
     pub shell: String,
     /// Merged under every command's own env: PATH, HOME, LANG, IS_SANDBOX and the settings' env.
     pub env: BTreeMap<String, String>,
+    /// Who commands run as: files written through the session are given to them.
+    pub uid: u32,
+    pub gid: u32,
 }
 
-/// Prints NUL-separated: physical working directory, HOME, PATH, LANG, uid, bash path.
+/// Prints NUL-separated: physical working directory, HOME, PATH, LANG, uid, bash path, gid.
 /// `$W` is the configured workdir, created if missing; without one, the image's
 /// working directory (where the probe starts) is used unless it is `/`, then `$HOME`.
 const PROBE_SCRIPT: &str = include_str!("sh/probe.sh");
@@ -29,7 +32,7 @@ pub async fn probe(
     settings_env: &BTreeMap<String, String>,
 ) -> Result<GuestInfo> {
     let env = BTreeMap::from([("W".to_owned(), workdir.unwrap_or("").to_owned())]);
-    let output = machine.probe(PROBE_SCRIPT, &env).await?;
+    let output = machine.probe(PROBE_SCRIPT, &env, false).await?;
     if output.exit_code != 0 {
         return Err(Error::new(
             ErrorCode::InvalidSettings,
@@ -42,10 +45,10 @@ pub async fn probe(
     }
     let stdout = &output.stdout;
     let fields: Vec<String> = stdout.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-    if fields.len() < 6 {
+    if fields.len() < 7 {
         return Err(Error::internal("unexpected output from the guest environment probe"));
     }
-    let [wd, home, path, lang, uid, bash] = <[String; 6]>::try_from(fields[..6].to_vec()).expect("six fields");
+    let [wd, home, path, lang, uid, bash, gid] = <[String; 7]>::try_from(fields[..7].to_vec()).expect("seven fields");
     let mut env = BTreeMap::new();
     env.insert("PATH".to_owned(), if path.is_empty() { DEFAULT_PATH.to_owned() } else { path });
     env.insert("HOME".to_owned(), if home.is_empty() { "/root".to_owned() } else { home });
@@ -55,5 +58,11 @@ pub async fn probe(
         env.insert("IS_SANDBOX".to_owned(), "1".to_owned());
     }
     env.extend(settings_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Ok(GuestInfo { working_directory: wd, shell: if bash.is_empty() { "/bin/sh".to_owned() } else { bash }, env })
+    Ok(GuestInfo {
+        working_directory: wd,
+        shell: if bash.is_empty() { "/bin/sh".to_owned() } else { bash },
+        env,
+        uid: uid.parse().unwrap_or(0),
+        gid: gid.parse().unwrap_or(0),
+    })
 }

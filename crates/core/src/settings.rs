@@ -61,6 +61,8 @@ pub struct CreateSettings {
     pub workspace: Option<crate::workspace::WorkspaceSetting>,
     /// Code fetched into `workdir` when a session is created.
     pub source: Option<crate::source::SourceSetting>,
+    /// Who commands run as (a name or uid in the image, `uid:gid` too); unset: the image's `USER`, else root.
+    pub user: Option<String>,
     pub ports: Vec<PortSetting>,
     pub env: BTreeMap<String, String>,
     /// Omitted means allow-all: the public internet, nothing of the host.
@@ -127,6 +129,7 @@ const CREATE_KEYS: &[&str] = &[
     "brokerCredentials",
     "workspace",
     "source",
+    "user",
 ];
 /// Provider settings that a session factory refuses, with what to do instead.
 const PROVIDER_ONLY_KEYS: &[(&str, &str)] = &[
@@ -268,6 +271,17 @@ fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings
         (None, Some(_)) => Some(crate::workspace::DEFAULT_GUEST_PATH.to_owned()),
         (workdir, _) => workdir,
     };
+    let user = opt_string(obj, "user")?;
+    if let Some(user) = &user {
+        let valid =
+            |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        let (name, group) = user.split_once(':').map_or((user.as_str(), None), |(u, g)| (u, Some(g)));
+        if !valid(name) || group.is_some_and(|g| !valid(g)) || name.starts_with('-') {
+            return Err(Error::invalid(format!(
+                "`user` must be a user of the image: a name or uid, optionally `:group` (got {user:?})"
+            )));
+        }
+    }
     let ports = parse_ports(obj.get("ports"))?;
     let env = parse_env(obj.get("env"))?;
     let network_policy = match obj.get("networkPolicy") {
@@ -327,6 +341,7 @@ fn parse_create(obj: &Map<String, Value>, shape: Shape) -> Result<CreateSettings
         workdir,
         workspace,
         source,
+        user,
         ports,
         env,
         network_policy,

@@ -148,6 +148,10 @@ impl Builder {
             ));
         }
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
+        // The working directory must be the user's to write in (a fork's template saw to it).
+        if let (Some(user), None) = (&settings.user, template) {
+            prepare_workdir(machine.as_ref(), user, settings.workdir.as_deref()).await?;
+        }
         let guest = guest::probe(machine.as_ref(), workdir, &settings.guest_env(target.intercepts_https)).await?;
         self.progress.report("boot", format!("microVM {name} is up after {} ms", started.elapsed().as_millis()));
         if template.is_none() {
@@ -217,6 +221,27 @@ impl Builder {
     }
 }
 
+/// `$W` (or the image's working directory, unless `/`) made and given to `$U`, as root.
+const PREPARE_WORKDIR: &str = r#"d=${W:-$(pwd -P)}; [ "$d" = / ] && exit 0; mkdir -p "$d" && { chown "$U:" "$d" 2>/dev/null || chown "$U" "$d"; }"#;
+
+async fn prepare_workdir(machine: &dyn Machine, user: &str, workdir: Option<&str>) -> Result<()> {
+    let env = std::collections::BTreeMap::from([
+        ("W".to_owned(), workdir.unwrap_or("").to_owned()),
+        ("U".to_owned(), user.to_owned()),
+    ]);
+    let out = machine.probe(PREPARE_WORKDIR, &env, true).await?;
+    if out.exit_code != 0 {
+        return Err(Error::new(
+            ErrorCode::InvalidSettings,
+            format!(
+                "cannot give the working directory to `user` {user:?} (is it a user of the image?): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `bootstrapPreCommands` in order on a fresh sandbox; the first failure
 /// fails the create with the end of its stderr. The command is named by its
 /// index only, and env values are masked in the output: either may hold a token.
@@ -229,7 +254,8 @@ async fn run_bootstrap_pre_commands(
     let commands = &settings.bootstrap_pre_commands;
     for (i, command) in commands.iter().enumerate() {
         progress.report("bootstrap", format!("bootstrapPreCommands[{i}] of {}", commands.len()));
-        let out = machine.run(&guest.shell, command, &guest.working_directory, &guest.env).await?;
+        // As root, whoever the session's user is: they install what the image lacks.
+        let out = machine.run(&guest.shell, command, &guest.working_directory, &guest.env, true).await?;
         if out.exit_code != 0 {
             let mut sensitive = settings.env.clone();
             sensitive.extend(settings.secrets.iter().filter_map(|s| Some((s.name.clone(), s.host_value().ok()?))));

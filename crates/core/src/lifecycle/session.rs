@@ -319,8 +319,12 @@ impl Session {
             let list: Vec<String> = self.ports.iter().map(|p| p.guest.to_string()).collect();
             format!("guest ports {} are published to the host", list.join(", "))
         };
+        let who = match self.guest.uid {
+            0 => "you are root".to_owned(),
+            uid => format!("you are an unprivileged user (uid {uid})"),
+        };
         format!(
-            "A Linux microVM (microsandbox) named '{}'. Commands run with {} in {}; you are root, and the \
+            "A Linux microVM (microsandbox) named '{}'. Commands run with {} in {}; {who}, and the \
              filesystem persists for the session. {ports}.",
             self.name, self.guest.shell, self.guest.working_directory
         )
@@ -357,7 +361,7 @@ impl Session {
             Launch::Exec => crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES),
             Launch::Detached => self.unread.clone(),
         };
-        Process::start(self.sandbox()?, launch, &self.guest.shell, command, cwd, env, budget)
+        Process::start(self.sandbox()?, launch, &self.guest.shell, command, cwd, env, budget, None)
             .await
             .map_err(|e| self.stopped_or(e))
     }
@@ -367,7 +371,7 @@ impl Session {
     pub(crate) async fn run_step(&self, command: &str, env: &BTreeMap<String, String>) -> Result<crate::vm::Output> {
         self.ensure_running().await?;
         let (cwd, env) = self.command_context(None, env)?;
-        self.machine().run(&self.guest.shell, command, &cwd, &env).await
+        self.machine().run(&self.guest.shell, command, &cwd, &env, false).await
     }
 
     /// The working directory and the env (caller's over the guest defaults),
@@ -399,7 +403,8 @@ impl Session {
 
     pub async fn open_write(&self, path: &str) -> Result<FileWriter> {
         self.ensure_running().await?;
-        files::open_write(&self.sandbox()?, &self.resolve(path)?).await
+        let owner = (self.guest.uid != 0).then_some((self.guest.uid, self.guest.gid));
+        files::open_write(&self.sandbox()?, &self.resolve(path)?, owner).await
     }
 
     /// Stops the microVM. A resumable session keeps its disk and port leases;

@@ -72,7 +72,7 @@ async fn a_session_without_an_identity_boots_cold_from_the_image_and_runs_the_pr
     let session = provider.create_session(Some("s1"), None, None, &Cancel::never()).await.unwrap();
     assert!(!session.forked_from_template());
     let calls = world.calls();
-    assert_eq!(verbs(&calls), ["boot", "run"]);
+    assert_eq!(verbs(&calls), ["boot", "run-as-root"], "pre-commands run as root");
     assert!(calls[0].ends_with("image:alpine"), "{calls:?}");
     let vm = world.vms.vm(session.sandbox_name()).unwrap();
     assert!(vm.detached, "a session with an id outlives its process");
@@ -89,7 +89,7 @@ async fn the_first_session_of_an_identity_bootstraps_a_template_once_and_every_s
     let first = provider.create_session(Some("a"), Some("id-1"), Some(&setup), &Cancel::never()).await.unwrap();
     let calls = world.calls();
     // The template boots cold, takes the pre-commands and the setup, is snapshotted and removed.
-    assert_eq!(verbs(&calls), ["boot", "run", "snapshot", "remove", "boot"], "{calls:?}");
+    assert_eq!(verbs(&calls), ["boot", "run-as-root", "snapshot", "remove", "boot"], "{calls:?}");
     let template = calls[0].split(' ').nth(1).unwrap().to_owned();
     assert!(template.starts_with("aisdk-template-"));
     assert!(!world.vms.names_now().contains(&template));
@@ -328,4 +328,17 @@ async fn source_is_fetched_into_every_session_never_into_the_template_and_a_fail
     assert!(err.message.contains("git://host/repo") && !err.message.contains("pw-for-the-fetch"), "{}", err.message);
     assert_eq!(world.vms.names_now(), [session.sandbox_name().to_owned()], "the failed session is gone");
     assert!(SessionRecord::find_by_session_id(&world.root, "b").is_none());
+}
+
+#[tokio::test]
+async fn a_session_user_gets_the_working_directory_made_theirs_once_and_the_template_carries_it() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "user": "node", "workdir": "/app" }));
+    let setup = Setup::default();
+    provider.create_session(Some("a"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    let calls = world.calls();
+    assert_eq!(verbs(&calls), ["boot", "probe-as-root", "snapshot", "remove", "boot"], "{calls:?}");
+    assert!(calls[1].contains("chown"), "{calls:?}");
+    provider.create_session(Some("b"), None, None, &Cancel::never()).await.unwrap();
+    assert_eq!(verbs(&world.calls()), ["boot", "probe-as-root"], "a cold session makes it its own");
 }

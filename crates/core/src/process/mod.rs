@@ -58,6 +58,9 @@ enum KillTarget {
 
 impl Process {
     /// Starts `command` with `shell -c` in `cwd`: the one entry behind `run()` and `spawn()`.
+    /// It runs as the microVM's default user (the `user` setting), or as `as_user` for an exec
+    /// of the lifecycle's own (the pre-commands run as root).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn start(
         sandbox: Arc<Sandbox>,
         launch: Launch,
@@ -66,13 +69,20 @@ impl Process {
         cwd: String,
         env: BTreeMap<String, String>,
         budget: Arc<UnreadBudget>,
+        as_user: Option<&str>,
     ) -> Result<Arc<Self>> {
         match launch {
             // Fastest, but it dies with this host process (the agent kills an exec whose client
             // disconnects).
             Launch::Exec => {
                 let mut handle = sandbox
-                    .exec_stream_with(shell, |o| o.args(["-c", command]).cwd(cwd).envs(env).stdin_bytes(Vec::new()))
+                    .exec_stream_with(shell, |o| {
+                        let o = o.args(["-c", command]).cwd(cwd).envs(env).stdin_bytes(Vec::new());
+                        match as_user {
+                            Some(user) => o.user(user),
+                            None => o,
+                        }
+                    })
                     .await
                     .map_err(Error::from)?;
                 let pid = detached::first_pid(&mut handle).await?;

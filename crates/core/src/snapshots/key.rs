@@ -25,6 +25,8 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     field("identity", identity);
     field("image", image_ref);
     field("workdir", settings.workdir.as_deref().unwrap_or(""));
+    // The setup runs as this user and its files belong to it.
+    field("user", settings.user.as_deref().unwrap_or(""));
     // Forks rebind the template's workspace mount to their own: it must be there (the host path is not part of the key).
     field("workspace", if settings.workspace.is_some() { "mount" } else { "" });
     for (k, v) in &settings.env {
@@ -65,6 +67,13 @@ mod tests {
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "env": { "A": "1" } })), "img"));
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "workdir": "/w" })), "img"));
         assert_ne!(base, template_key("id", &settings(serde_json::json!({ "bootstrapPreCommands": ["x"] })), "img"));
+        assert_ne!(base, template_key("id", &settings(serde_json::json!({ "user": "node" })), "img"));
+        let mounted = template_key("id", &settings(serde_json::json!({ "workspace": { "path": "/a" } })), "img");
+        assert_ne!(template_key("id", &settings(serde_json::json!({ "workdir": "/workspace" })), "img"), mounted);
+        let elsewhere = template_key("id", &settings(serde_json::json!({ "workspace": { "path": "/b" } })), "img");
+        assert_eq!(mounted, elsewhere, "whose workspace is not the template's business");
+        let fetched = settings(serde_json::json!({ "source": { "type": "tarball", "url": "http://h/a.tgz" } }));
+        assert_eq!(base, template_key("id", &fetched, "img"), "sources are fetched by sessions, never templates");
     }
 
     #[test]

@@ -210,10 +210,20 @@ impl Machine for FakeMachine {
         &self.name
     }
 
-    fn probe<'a>(&'a self, _script: &'a str, env: &'a BTreeMap<String, String>) -> BoxFuture<'a, Result<Output>> {
+    fn probe<'a>(
+        &'a self,
+        script: &'a str,
+        env: &'a BTreeMap<String, String>,
+        as_root: bool,
+    ) -> BoxFuture<'a, Result<Output>> {
         Box::pin(async move {
+            if as_root {
+                let mut state = self.state.lock().unwrap();
+                state.calls.push(format!("probe-as-root {} {script}", self.name));
+                return Ok(Output::default());
+            }
             let workdir = env.get("W").filter(|w| !w.is_empty()).map_or("/root", String::as_str);
-            let fields = [workdir, "/root", "/usr/bin:/bin", "C.UTF-8", "0", "/bin/bash"];
+            let fields = [workdir, "/root", "/usr/bin:/bin", "C.UTF-8", "0", "/bin/bash", "0"];
             Ok(Output { exit_code: 0, stdout: fields.join("\0").into_bytes(), stderr: Vec::new() })
         })
     }
@@ -224,10 +234,11 @@ impl Machine for FakeMachine {
         command: &'a str,
         _cwd: &'a str,
         _env: &'a BTreeMap<String, String>,
+        as_root: bool,
     ) -> BoxFuture<'a, Result<Output>> {
         Box::pin(async move {
             let mut state = self.state.lock().unwrap();
-            state.calls.push(format!("run {} {command}", self.name));
+            state.calls.push(format!("run{} {} {command}", if as_root { "-as-root" } else { "" }, self.name));
             let fails = state.failing_commands.iter().any(|c| command.contains(c.as_str()));
             Ok(Output { exit_code: i32::from(fails), stdout: Vec::new(), stderr: b"it failed".to_vec() })
         })

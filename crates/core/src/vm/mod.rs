@@ -113,15 +113,22 @@ pub trait Vms: Send + Sync + 'static {
 /// One running microVM this process is connected to.
 pub trait Machine: Send + Sync + 'static {
     fn name(&self) -> &str;
-    /// Runs `/bin/sh -c script` with `env`, without a working directory (it may not exist yet).
-    fn probe<'a>(&'a self, script: &'a str, env: &'a BTreeMap<String, String>) -> BoxFuture<'a, Result<Output>>;
-    /// Runs `shell -c command` in `cwd` to completion.
+    /// Runs one of our short scripts, `/bin/sh -c script` with `env`, in the image's working
+    /// directory (the configured one may not exist yet), as the microVM's user or as root.
+    fn probe<'a>(
+        &'a self,
+        script: &'a str,
+        env: &'a BTreeMap<String, String>,
+        as_root: bool,
+    ) -> BoxFuture<'a, Result<Output>>;
+    /// Runs `shell -c command` in `cwd` to completion, as the microVM's user or as root.
     fn run<'a>(
         &'a self,
         shell: &'a str,
         command: &'a str,
         cwd: &'a str,
         env: &'a BTreeMap<String, String>,
+        as_root: bool,
     ) -> BoxFuture<'a, Result<Output>>;
     /// Refreshes the runtime's idle timer.
     fn touch(&self) -> BoxFuture<'_, Result<()>>;

@@ -145,18 +145,27 @@ impl Machine for SdkMachine {
         self.0.name()
     }
 
-    fn probe<'a>(&'a self, script: &'a str, env: &'a BTreeMap<String, String>) -> BoxFuture<'a, Result<Output>> {
+    fn probe<'a>(
+        &'a self,
+        script: &'a str,
+        env: &'a BTreeMap<String, String>,
+        as_root: bool,
+    ) -> BoxFuture<'a, Result<Output>> {
         Box::pin(async move {
-            let output =
-                self.0.exec_with("/bin/sh", |o| o.args(["-c", script]).envs(env.clone()).stdin_null()).await.map_err(
-                    |e| {
-                        Error::new(
-                            ErrorCode::ExecFailed,
-                            format!("cannot run /bin/sh in the guest (does the image have one?): {e}"),
-                        )
-                        .caused_by(e)
-                    },
-                )?;
+            let output = self
+                .0
+                .exec_with("/bin/sh", |o| {
+                    let o = o.args(["-c", script]).envs(env.clone()).stdin_null();
+                    if as_root { o.user("root") } else { o }
+                })
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorCode::ExecFailed,
+                        format!("cannot run /bin/sh in the guest (does the image have one?): {e}"),
+                    )
+                    .caused_by(e)
+                })?;
             Ok(Output {
                 exit_code: output.status().code,
                 stdout: output.stdout_bytes().to_vec(),
@@ -171,6 +180,7 @@ impl Machine for SdkMachine {
         command: &'a str,
         cwd: &'a str,
         env: &'a BTreeMap<String, String>,
+        as_root: bool,
     ) -> BoxFuture<'a, Result<Output>> {
         Box::pin(async move {
             // Through a process, so that its output is bounded like every command's.
@@ -183,6 +193,7 @@ impl Machine for SdkMachine {
                 cwd.to_owned(),
                 env.clone(),
                 budget,
+                as_root.then_some("root"),
             )
             .await?;
             let out = process.collect().await;
@@ -303,6 +314,7 @@ async fn fork(spec: &BootSpec<'_>, snapshot: &str) -> std::result::Result<Sandbo
 trait BootBuilder: Sized {
     fn port(self, port: &LeasedPort) -> Self;
     fn bind(self, guest: &str, host: &std::path::Path) -> Self;
+    fn default_user(self, user: &str) -> Self;
     fn idle_timeout_secs(self, secs: u64) -> Self;
     fn max_duration_secs(self, secs: u64) -> Self;
     fn policy(self, policy: microsandbox::NetworkPolicy) -> Self;
@@ -321,6 +333,9 @@ macro_rules! boot_builder {
             // the runtime's per-file overlay (a guest cannot make a setuid file on the host).
             fn bind(self, guest: &str, host: &std::path::Path) -> Self {
                 self.volume(guest, |m| m.bind(host).host_permissions(microsandbox::sandbox::HostPermissions::Mirror))
+            }
+            fn default_user(self, user: &str) -> Self {
+                self.user(user)
             }
             fn idle_timeout_secs(self, secs: u64) -> Self {
                 self.idle_timeout(secs)
@@ -343,6 +358,9 @@ fn configure<B: BootBuilder>(builder: B, spec: &BootSpec<'_>) -> std::result::Re
     let mut builder = spec.ports.iter().fold(builder, |b, port| b.port(port));
     if let (Some(host), Some(guest)) = (spec.workspace, spec.settings.workdir.as_deref()) {
         builder = builder.bind(guest, host);
+    }
+    if let Some(user) = &spec.settings.user {
+        builder = builder.default_user(user);
     }
     if let Some(secs) = spec.idle_timeout_secs {
         builder = builder.idle_timeout_secs(secs);
