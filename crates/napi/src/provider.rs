@@ -77,9 +77,7 @@ impl NativeProvider {
         let field = self.inner.id_field();
         let session_id =
             session_id.filter(|v| !v.is_null()).map(|v| input::session_id(&v, field)).transpose().napi()?;
-        let first_create = on_first_create
-            .map(|f| f.build_threadsafe_function().callee_handled::<false>().build().map(JsFirstCreate))
-            .transpose()?;
+        let first_create = JsFirstCreate::from_js(on_first_create)?;
         let provider = self.inner.clone();
         Ok(NativePendingSession(Pending::start(|cancel| async move {
             let first_create = first_create.as_ref().map(|f| f as &dyn FirstCreate);
@@ -99,9 +97,7 @@ impl NativeProvider {
         identity: Option<String>,
         on_first_create: Option<Function<NativeSession, Promise<()>>>,
     ) -> napi::Result<NativePendingValue> {
-        let first_create = on_first_create
-            .map(|f| f.build_threadsafe_function().callee_handled::<false>().build().map(JsFirstCreate))
-            .transpose()?;
+        let first_create = JsFirstCreate::from_js(on_first_create)?;
         let provider = self.inner.clone();
         Ok(NativePendingValue(Pending::start(|cancel| async move {
             let first_create = first_create.as_ref().map(|f| f as &dyn FirstCreate);
@@ -205,6 +201,12 @@ fn hosts(env: &Env) -> napi::Result<&'static Hosts> {
 
 /// The caller's `onFirstCreate`, called on the JS thread; its promise is awaited here.
 struct JsFirstCreate(ThreadsafeFunction<NativeSession, Promise<()>, NativeSession, Status, false>);
+
+impl JsFirstCreate {
+    fn from_js(callback: Option<Function<NativeSession, Promise<()>>>) -> napi::Result<Option<Self>> {
+        callback.map(|f| f.build_threadsafe_function().callee_handled::<false>().build().map(Self)).transpose()
+    }
+}
 
 impl FirstCreate for JsFirstCreate {
     fn run(&self, session: Arc<Session>) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {

@@ -8,11 +8,12 @@ use crate::settings::CreateSettings;
 const SCHEMA: &str = "ai-sdk-microsandbox-template-3";
 
 /// A blake3 hash of the identity, the resolved image reference, the workdir,
-/// env, pre-commands, the network policy and host ports the bootstrap ran
-/// under, cpus and memory (secrets are not: a template microVM never boots
-/// with them, see `lifecycle::boot`) (a fork resumes the template's
-/// running machine, so it has the template's), and the runtime version. The image's manifest digest
-/// is checked at use instead (a registry tag may move; see the record).
+/// the user, whether a workspace is mounted, env, pre-commands, the network
+/// policy and host ports the bootstrap ran under, cpus and memory (a fork
+/// resumes the template's running machine, so it has the template's), and the
+/// runtime version. Not secrets (a template microVM never boots with them, see
+/// `lifecycle::builder`) nor `source` (sessions fetch it). The image's manifest
+/// digest is checked at use instead (a registry tag may move; see the record).
 pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) -> String {
     let mut h = blake3::Hasher::new();
     let mut field = |name: &str, value: &str| {
