@@ -97,6 +97,10 @@ export declare class NativeSession {
   readFile(path: string): Promise<Buffer | null>
   openRead(path: string): Promise<NativeFileReader | null>
   openWrite(path: string): Promise<NativeFileWriter>
+  /** The core's `workspace_changes::Changes`, as JSON. */
+  workspaceChanges(): Promise<any>
+  /** `reviewed`: the `files` of a `workspace_changes` result; answers the paths written. */
+  applyWorkspaceChanges(reviewed: any): Promise<Array<string>>
   stop(): Promise<void>
   destroy(): Promise<void>
 }

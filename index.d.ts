@@ -48,8 +48,49 @@ export type MicrosandboxSource =
 export interface MicrosandboxWorkspace {
   /** The host directory (relative paths resolve against this process's working directory). */
   path: string;
-  /** `'mount'` (the default): the agent reads and writes the host files directly. */
-  mode?: 'mount';
+  /**
+   * `'mount'` (the default): the agent reads and writes the host files directly.
+   * `'overlay'`: the agent sees the host files, but its writes stay in the microVM (copy-on-write, on a disk
+   * of the session's own); `session.getWorkspaceChanges()` shows them and `session.applyWorkspaceChanges()`
+   * writes them to the host directory. Nothing reaches the host otherwise.
+   */
+  mode?: 'mount' | 'overlay';
+}
+
+/** One path an overlay session changed. The digests say what each side held when the diff was taken. */
+export interface MicrosandboxWorkspaceChange {
+  /** Relative to the workspace. */
+  path: string;
+  status: 'added' | 'modified' | 'deleted';
+  /** Not UTF-8 text (or holds NUL) on either side: the diff only names it. */
+  binary: boolean;
+  hostDigest: string | null;
+  sessionDigest: string | null;
+}
+
+/** What an overlay session changed in its workspace against the host directory. */
+export interface MicrosandboxWorkspaceChanges {
+  /** A unified diff, git style (`a/` the host, `b/` the session); binary files named. */
+  diff: string;
+  files: MicrosandboxWorkspaceChange[];
+}
+
+/** A session of this package: the harness's, and the overlay workspace's two methods. */
+export interface MicrosandboxWorkspaceSession {
+  /**
+   * What the agent changed in an overlay workspace (`workspace: { path, mode: 'overlay' }`): every regular
+   * file or symlink whose content differs from the host directory's. Walks only what the agent wrote.
+   * Other sessions: `ERR_MICROSANDBOX_UNSUPPORTED`.
+   */
+  getWorkspaceChanges(): Promise<MicrosandboxWorkspaceChanges>;
+  /**
+   * Writes reviewed changes to the host directory (each file replaced by a rename, deletions removed).
+   * Refuses with `ERR_MICROSANDBOX_WORKSPACE_CONFLICT`, writing nothing, when a host file or a session file
+   * changed since that diff, or a path would be written through a symlink of the host directory.
+   */
+  applyWorkspaceChanges(
+    changes: MicrosandboxWorkspaceChanges | MicrosandboxWorkspaceChange[],
+  ): Promise<{ applied: string[] }>;
 }
 
 /** Create mode: the provider creates, owns and cleans up its microVMs. */
@@ -73,8 +114,9 @@ export interface MicrosandboxCreateSettings {
    */
   workdir?: string;
   /**
-   * The user's project: a host directory bound read-write at `workdir`, so the agent edits those files
-   * in place. Refused when it does not exist, is not a directory, is `/`, or overlaps sandbox state.
+   * The user's project at `workdir`: bound read-write (the agent edits those files in place) or as an
+   * overlay (the agent's writes stay in the microVM until applied); see `MicrosandboxWorkspace`.
+   * Refused when it does not exist, is not a directory, is `/`, or overlaps sandbox state.
    * A template never holds a workspace: every session, forked or resumed, sees its own.
    */
   workspace?: MicrosandboxWorkspace;
@@ -218,7 +260,7 @@ export interface MicrosandboxWarmPoolStatus {
  */
 export declare function createMicrosandbox(settings: MicrosandboxSettings): MicrosandboxProvider;
 
-export type MicrosandboxSession = HarnessV1NetworkSandboxSession;
+export type MicrosandboxSession = HarnessV1NetworkSandboxSession & MicrosandboxWorkspaceSession;
 
 /** What `await agent.getSandboxTemplate()` returns (`HarnessV1SandboxTemplate`, `@ai-sdk/harness` >= 1.0.126). */
 export interface MicrosandboxSandboxTemplate {
@@ -323,6 +365,8 @@ export type MicrosandboxErrorCode =
   | 'ERR_MICROSANDBOX_BOOT_FAILED'
   /** The session's `source` (git repository or tarball) could not be fetched; the session was removed. */
   | 'ERR_MICROSANDBOX_SOURCE_FAILED'
+  /** `applyWorkspaceChanges` wrote nothing: a host or session file changed since the diff. */
+  | 'ERR_MICROSANDBOX_WORKSPACE_CONFLICT'
   /** Native work was cancelled (a call aborted through its `abortSignal` rejects with the signal's reason). */
   | 'ERR_MICROSANDBOX_ABORTED'
   /** This package's state directory cannot be written (read-only, full, or owned by another user). */

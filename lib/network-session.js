@@ -35,6 +35,17 @@ export class MicrosandboxNetworkSandboxSession extends MicrosandboxSandboxSessio
     return (await this.getPortEndpoint(options)).url;
   }
 
+  /** An overlay workspace's changes against the host directory: `{ diff, files }`. */
+  async getWorkspaceChanges() {
+    return callNative(() => nativeOf(this).workspaceChanges());
+  }
+
+  /** Writes reviewed changes (a `getWorkspaceChanges()` result) to the host directory. */
+  async applyWorkspaceChanges(changes) {
+    const applied = await callNative(() => nativeOf(this).applyWorkspaceChanges(dataArg(changes, 'changes') ?? null));
+    return { applied };
+  }
+
   async stop() {
     await callNative(() => nativeOf(this).stop());
   }

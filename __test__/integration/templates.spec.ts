@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createMicrosandbox, createMicrosandboxNetworkSandboxSession } from '../../index.js';
+import { createMicrosandbox, createMicrosandboxNetworkSandboxSession, resumeMicrosandboxNetworkSandboxSession } from '../../index.js';
 import { harnessImage, ourSandboxes, sandboxStatus } from '../support/env.js';
 
 const child = join(import.meta.dirname, '../support/child.mjs');
@@ -278,6 +278,66 @@ describe('workspace', () => {
     }
     expect(existsSync(join(alice, 'b.txt'))).toBe(false);
     expect(readFileSync(join(alice, 'README.md'), 'utf8')).toBe('alice');
+  });
+});
+
+describe('workspace overlay', () => {
+  it('overlay: the agent\'s writes stay in the microVM, even as root against the read-only bind; the diff names them across a stop and resume; a conflicting host edit is refused; apply writes them; a fork sees its own workspace', async () => {
+    const [alice, bob] = ['alice', 'bob'].map((who) => {
+      const dir = mkdtempSync(join(tmpdir(), `aisdk-ov-${who}-`));
+      writeFileSync(join(dir, 'README.md'), `${who}\n`);
+      writeFileSync(join(dir, 'gone.txt'), 'to be deleted\n');
+      return dir;
+    });
+    const template = { identity: `overlay-${randomUUID()}`, prepare: async () => {} };
+    const create = (path: string, sandboxId?: string) =>
+      createMicrosandboxNetworkSandboxSession({ image: harnessImage(), workspace: { path, mode: 'overlay' }, template, sandboxId });
+    const sandboxId = `overlay-${randomUUID()}`;
+    const a = await create(alice, sandboxId);
+    const b = await create(bob);
+    let resumed: Awaited<ReturnType<typeof create>> | undefined;
+    try {
+      expect(await a.readTextFile({ path: 'README.md' })).toBe('alice\n');
+      const work = await a.run({ command: 'echo "alice, edited" > README.md && rm gone.txt && mkdir -p src && printf "new\\n" > src/made.txt' });
+      expect(work.exitCode).toBe(0);
+      // Guest root goes for the host directory itself: the runtime's file server refuses.
+      const lower = '/var/lib/ai-sdk-microsandbox/workspace/lower';
+      await a.run({ command: `echo x > ${lower}/evil; mount -o remount,rw ${lower}; echo x > ${lower}/evil; rm -f ${lower}/README.md` });
+      expect(readFileSync(join(alice, 'README.md'), 'utf8')).toBe('alice\n');
+      expect(existsSync(join(alice, 'gone.txt'))).toBe(true);
+      expect(existsSync(join(alice, 'src'))).toBe(false);
+      expect(existsSync(join(alice, 'evil'))).toBe(false);
+
+      expect(await b.readTextFile({ path: 'README.md' })).toBe('bob\n');
+      expect((await b.getWorkspaceChanges()).files).toEqual([]);
+
+      await a.stop();
+      resumed = await resumeMicrosandboxNetworkSandboxSession({ sandboxId });
+      const changes = await resumed.getWorkspaceChanges();
+      expect(changes.files.map((f) => [f.path, f.status])).toEqual([
+        ['README.md', 'modified'],
+        ['gone.txt', 'deleted'],
+        ['src/made.txt', 'added'],
+      ]);
+      expect(changes.diff).toContain('--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-alice\n+alice, edited\n');
+      expect(changes.diff).toContain('--- /dev/null\n+++ b/src/made.txt\n');
+
+      writeFileSync(join(alice, 'README.md'), 'alice, edited on the host meanwhile\n');
+      const refused = await resumed.applyWorkspaceChanges(changes).catch((err) => err);
+      expect(refused.code).toBe('ERR_MICROSANDBOX_WORKSPACE_CONFLICT');
+      expect(refused.message).toContain('README.md changed on the host');
+      expect(existsSync(join(alice, 'src'))).toBe(false); // nothing was written
+      writeFileSync(join(alice, 'README.md'), 'alice\n');
+
+      expect((await resumed.applyWorkspaceChanges(await resumed.getWorkspaceChanges())).applied).toHaveLength(3);
+      expect(readFileSync(join(alice, 'README.md'), 'utf8')).toBe('alice, edited\n');
+      expect(readFileSync(join(alice, 'src/made.txt'), 'utf8')).toBe('new\n');
+      expect(existsSync(join(alice, 'gone.txt'))).toBe(false);
+      expect((await resumed.getWorkspaceChanges()).files).toEqual([]);
+      expect(readFileSync(join(bob, 'README.md'), 'utf8')).toBe('bob\n');
+    } finally {
+      await Promise.all([(resumed ?? a).destroy(), b.destroy()]);
+    }
   });
 });
 

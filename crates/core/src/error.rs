@@ -37,6 +37,8 @@ pub enum ErrorCode {
     BootFailed,
     /// The session's `source` (git repository or tarball) could not be fetched.
     SourceFailed,
+    /// A workspace change cannot be applied: the host file or the session's changed since the diff.
+    WorkspaceConflict,
     /// The caller aborted; what the call had created was cleaned up.
     Aborted,
     /// This package's state directory cannot be written (read-only, full, owned by another user).
@@ -49,7 +51,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for checks that the documented list is this one.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::InvalidSettings,
         Self::InvalidArgument,
         Self::RuntimeMissing,
@@ -65,6 +67,7 @@ impl ErrorCode {
         Self::ExecFailed,
         Self::BootFailed,
         Self::SourceFailed,
+        Self::WorkspaceConflict,
         Self::Aborted,
         Self::CacheUnavailable,
         Self::StateMismatch,
@@ -89,6 +92,7 @@ impl ErrorCode {
             Self::ExecFailed => "ERR_MICROSANDBOX_EXEC_FAILED",
             Self::BootFailed => "ERR_MICROSANDBOX_BOOT_FAILED",
             Self::SourceFailed => "ERR_MICROSANDBOX_SOURCE_FAILED",
+            Self::WorkspaceConflict => "ERR_MICROSANDBOX_WORKSPACE_CONFLICT",
             Self::Aborted => "ERR_MICROSANDBOX_ABORTED",
             Self::CacheUnavailable => "ERR_MICROSANDBOX_CACHE_UNAVAILABLE",
             Self::StateMismatch => "ERR_MICROSANDBOX_STATE_MISMATCH",

@@ -32,6 +32,13 @@ pub fn command(command: &str) -> Result<()> {
     Ok(())
 }
 
+/// `applyWorkspaceChanges(changes)`: a `getWorkspaceChanges()` result, or its `files`.
+pub fn changed_files(value: &Value) -> Result<Vec<crate::workspace_changes::ChangedFile>> {
+    let files = value.get("files").unwrap_or(value);
+    serde_json::from_value(files.clone())
+        .map_err(|e| invalid(format!("`changes` must be what getWorkspaceChanges() returned (or its `files`): {e}")))
+}
+
 /// A command's `env`: an object of strings with valid, unreserved names.
 pub fn env(value: Option<&Value>) -> Result<BTreeMap<String, String>> {
     env_map(value, "env", ErrorCode::InvalidArgument)

@@ -33,6 +33,7 @@ pub mod snapshots;
 pub mod source;
 pub mod vm;
 pub mod workspace;
+pub mod workspace_changes;
 
 pub use cancel::Cancel;
 pub use error::{Error, ErrorCode, Result};

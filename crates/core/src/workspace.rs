@@ -1,6 +1,9 @@
-//! The user's project in the microVM (`workspace: { path, mode: 'mount' }`):
-//! a host directory bound read-write at the session's working directory, so
-//! the agent edits the user's files in place. A template never captures a
+//! The user's project in the microVM (`workspace: { path, mode }`), at the
+//! session's working directory. `mount`: the host directory bound read-write,
+//! the agent edits the user's files in place. `overlay`: the host directory
+//! bound read-only under an overlayfs whose upper layer is a disk of the
+//! session's own, so the agent's writes stay in the microVM until the user
+//! applies them ([`crate::workspace_changes`]). A template never captures a
 //! user's workspace: its microVM binds an empty directory of its own there,
 //! and every session, forked or cold, binds its own workspace instead.
 
@@ -13,13 +16,76 @@ use crate::error::{Error, ErrorCode, Result};
 /// Where the workspace appears when `workdir` does not say.
 pub const DEFAULT_GUEST_PATH: &str = "/workspace";
 
+/// Where an overlay workspace's layers are mounted in the guest (root's alone).
+pub const OVERLAY_LOWER: &str = "/var/lib/ai-sdk-microsandbox/workspace/lower";
+pub const OVERLAY_UPPER_DISK: &str = "/var/lib/ai-sdk-microsandbox/workspace/disk";
+/// The overlay's upper directory (the agent's writes), on the session's disk.
+pub fn overlay_upper() -> String {
+    format!("{OVERLAY_UPPER_DISK}/upper")
+}
+/// Sparse: only what the agent writes takes host disk space.
+pub const OVERLAY_DISK_MIB: u32 = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceMode {
+    Mount,
+    Overlay,
+}
+
+impl WorkspaceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mount => "mount",
+            Self::Overlay => "overlay",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkspaceSetting {
     /// As given: resolved (and checked) when a session is created.
     pub path: String,
+    pub mode: WorkspaceMode,
 }
 
-/// Parses `workspace: { path, mode? }`. Only `mount` exists.
+/// A session's workspace, as its record keeps it (so any process can diff and apply).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BoundWorkspace {
+    /// Resolved when the session was created.
+    pub host: PathBuf,
+    pub mode: WorkspaceMode,
+    /// Where the guest sees it.
+    pub guest: String,
+}
+
+/// `$W` made the overlay of the read-only host directory `$L` and the upper layer on
+/// the session's disk `$D`, unless it already is; the upper's root given once to `$U`
+/// (the `user` setting), else to the host directory's owner, as the merged root shows it. As root, after every boot
+/// (mounts do not survive a stop) and after a fork (a template never mounts it: a fork
+/// must see its own lower from the first lookup). No index, redirects or metacopy: a
+/// renamed host directory is a copy and a whiteout, and a changed file is whole in the upper.
+pub const MOUNT_OVERLAY: &str = r#"set -e
+grep -q " $W overlay " /proc/mounts && exit 0
+if [ ! -d "$D/upper" ]; then
+  mkdir -p "$D/upper" "$D/work"
+  if [ -n "$U" ]; then chown "$U:" "$D/upper" 2>/dev/null || chown "$U" "$D/upper"; else chown "$(stat -c %u:%g "$L")" "$D/upper"; fi
+  chmod "$(stat -c %a "$L")" "$D/upper"
+fi
+mkdir -p "$W"
+mount -t overlay overlay -o "lowerdir=$L,upperdir=$D/upper,workdir=$D/work,index=off,redirect_dir=off,metacopy=off,xino=off" "$W""#;
+
+/// The env [`MOUNT_OVERLAY`] runs with.
+pub fn mount_overlay_env(guest: &str, user: Option<&str>) -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([
+        ("W".to_owned(), guest.to_owned()),
+        ("U".to_owned(), user.unwrap_or("").to_owned()),
+        ("L".to_owned(), OVERLAY_LOWER.to_owned()),
+        ("D".to_owned(), OVERLAY_UPPER_DISK.to_owned()),
+    ])
+}
+
+/// Parses `workspace: { path, mode? }` (mode defaults to `mount`).
 pub fn parse(value: Option<&Value>) -> Result<Option<WorkspaceSetting>> {
     let obj = match value {
         None | Some(Value::Null) => return Ok(None),
@@ -33,16 +99,18 @@ pub fn parse(value: Option<&Value>) -> Result<Option<WorkspaceSetting>> {
         Some(Value::String(p)) if !p.is_empty() && !p.contains('\0') => p.clone(),
         _ => return Err(Error::invalid("`workspace.path` must be the host directory to mount, as a string")),
     };
-    match obj.get("mode") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(m)) if m == "mount" => {}
+    let mode = match obj.get("mode") {
+        None | Some(Value::Null) => WorkspaceMode::Mount,
+        Some(Value::String(m)) if m == "mount" => WorkspaceMode::Mount,
+        Some(Value::String(m)) if m == "overlay" => WorkspaceMode::Overlay,
         Some(_) => {
             return Err(Error::invalid(
-                "`workspace.mode` must be 'mount' (the agent reads and writes the host directory)",
+                "`workspace.mode` must be 'mount' (the agent edits the host directory) or 'overlay' \
+                 (the agent's writes stay in the microVM until you apply them)",
             ));
         }
-    }
-    Ok(Some(WorkspaceSetting { path }))
+    };
+    Ok(Some(WorkspaceSetting { path, mode }))
 }
 
 /// The workspace's real host directory: it must exist and be a directory,
@@ -92,14 +160,18 @@ mod tests {
     use super::*;
 
     fn setting(path: &Path) -> WorkspaceSetting {
-        WorkspaceSetting { path: path.to_string_lossy().into_owned() }
+        WorkspaceSetting { path: path.to_string_lossy().into_owned(), mode: WorkspaceMode::Mount }
     }
 
     #[test]
-    fn workspace_settings_take_a_path_and_only_the_mount_mode() {
+    fn workspace_settings_take_a_path_and_the_mount_or_overlay_mode() {
         assert_eq!(parse(None).unwrap(), None);
         let ok = parse(Some(&serde_json::json!({ "path": "./p", "mode": "mount" }))).unwrap().unwrap();
-        assert_eq!(ok.path, "./p");
+        assert_eq!((ok.path.as_str(), ok.mode), ("./p", WorkspaceMode::Mount));
+        let default = parse(Some(&serde_json::json!({ "path": "./p" }))).unwrap().unwrap();
+        assert_eq!(default.mode, WorkspaceMode::Mount);
+        let overlay = parse(Some(&serde_json::json!({ "path": "./p", "mode": "overlay" }))).unwrap().unwrap();
+        assert_eq!(overlay.mode, WorkspaceMode::Overlay);
         for bad in [
             serde_json::json!("./p"),
             serde_json::json!({}),

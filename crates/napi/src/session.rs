@@ -108,6 +108,19 @@ impl NativeSession {
         Ok(NativeFileWriter::new(self.inner.open_write(&path).await.napi()?))
     }
 
+    /// The core's `workspace_changes::Changes`, as JSON.
+    #[napi]
+    pub async fn workspace_changes(&self) -> napi::Result<serde_json::Value> {
+        crate::error::to_js(&self.inner.workspace_changes().await.napi()?)
+    }
+
+    /// `reviewed`: the `files` of a `workspace_changes` result; answers the paths written.
+    #[napi]
+    pub async fn apply_workspace_changes(&self, reviewed: serde_json::Value) -> napi::Result<Vec<String>> {
+        let reviewed = input::changed_files(&reviewed).napi()?;
+        self.inner.apply_workspace_changes(&reviewed).await.napi()
+    }
+
     #[napi]
     pub async fn stop(&self) -> napi::Result<()> {
         self.inner.stop().await.napi()

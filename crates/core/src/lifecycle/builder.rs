@@ -20,6 +20,7 @@ use crate::progress::Progress;
 use crate::settings::{CreateSettings, PortProtocol};
 use crate::snapshots::{TemplateRecord, TemplateStore};
 use crate::vm::{BootSpec, Machine, Root};
+use crate::workspace::{BoundWorkspace, WorkspaceMode};
 
 /// Boots sessions on one host, reporting to the caller's progress.
 pub(super) struct Builder {
@@ -41,6 +42,8 @@ pub(super) struct Target<'a> {
     pub intercepts_https: bool,
     /// The host directory bound at the workdir (`workspace`), resolved.
     pub workspace: Option<&'a Path>,
+    /// A template microVM: its workspace is a placeholder that no overlay is mounted on.
+    pub is_template: bool,
 }
 
 impl Builder {
@@ -113,6 +116,7 @@ impl Builder {
             brokers_credentials: target.intercepts_https && settings.broker_credentials,
             idle_timeout_secs: target.lifetime.idle_timeout_secs,
             secrets: settings.secrets.clone(),
+            workspace: None,
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
@@ -148,6 +152,10 @@ impl Builder {
             ));
         }
         let workdir = template.map(|t| t.working_directory.as_str()).or(settings.workdir.as_deref());
+        let workspace = bound_workspace(settings, target);
+        if let Some(w) = workspace.as_ref().filter(|w| w.mode == WorkspaceMode::Overlay && !target.is_template) {
+            mount_overlay(machine.as_ref(), w, settings.user.as_deref()).await?;
+        }
         // The working directory must be the user's to write in (a fork's template saw to it).
         if let (Some(user), None) = (&settings.user, template) {
             prepare_workdir(machine.as_ref(), user, settings.workdir.as_deref()).await?;
@@ -157,8 +165,10 @@ impl Builder {
         if template.is_none() {
             run_bootstrap_pre_commands(machine.as_ref(), &guest, settings, &self.progress).await?;
         }
-        SessionRecord { working_directory: guest.working_directory.clone(), ..record }.save(self.host.cache_root())?;
+        SessionRecord { working_directory: guest.working_directory.clone(), workspace: workspace.clone(), ..record }
+            .save(self.host.cache_root())?;
         Ok(Session::new(SessionParts {
+            workspace,
             machine,
             guest,
             ports: ports.to_vec(),
@@ -219,6 +229,31 @@ impl Builder {
             Err(failure) => Err(failure.error),
         }
     }
+}
+
+fn bound_workspace(settings: &CreateSettings, target: &Target<'_>) -> Option<BoundWorkspace> {
+    Some(BoundWorkspace {
+        host: target.workspace?.to_path_buf(),
+        mode: settings.workspace.as_ref()?.mode,
+        guest: settings.workdir.clone()?,
+    })
+}
+
+/// Mounts an overlay workspace (after a boot, fork or restart); fails the create or resume.
+pub(super) async fn mount_overlay(machine: &dyn Machine, workspace: &BoundWorkspace, user: Option<&str>) -> Result<()> {
+    let env = crate::workspace::mount_overlay_env(&workspace.guest, user);
+    let out = machine.probe(crate::workspace::MOUNT_OVERLAY, &env, true).await?;
+    if out.exit_code != 0 {
+        return Err(Error::new(
+            ErrorCode::BootFailed,
+            format!(
+                "cannot mount the overlay workspace at {} (does the guest kernel have overlayfs?): {}",
+                workspace.guest,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `$W` (or the image's working directory, unless `/`) made and given to `$U`, as root.

@@ -99,6 +99,7 @@ impl SessionPool {
             brokers_credentials: member.brokers_credentials(),
             idle_timeout_secs: member_lifetime(settings).idle_timeout_secs,
             secrets: settings.secrets.clone(),
+            workspace: member.workspace().cloned(),
         };
         if let Err(err) = record.save(cache_root) {
             let maker = self.maker();
@@ -149,6 +150,7 @@ async fn make_member(
         detached: true,
         intercepts_https: settings.intercepts_https(),
         workspace: plan.workspace.as_deref(),
+        is_template: false,
     };
     let member = builder.boot_leased(settings, &plan.source, &target, plan.template.as_ref(), cancel).await?;
     builder.progress.report("pool", format!("warm microVM {} is ready", member.sandbox_name()));

@@ -220,6 +220,7 @@ impl Provider {
                 detached: false,
                 intercepts_https: settings.intercepts_https(),
                 workspace: workspace.as_deref(),
+                is_template: false,
             };
             return self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
         };
@@ -240,6 +241,7 @@ impl Provider {
             detached: true,
             intercepts_https: settings.intercepts_https(),
             workspace: workspace.as_deref(),
+            is_template: false,
         };
         let session = self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
         if let Some(pool) = &self.pool {
@@ -384,6 +386,10 @@ pub(super) async fn resume_record(
     let (machine, guest) = cancel
         .guard(async {
             let machine = host.vms().connect(&sandbox_name, true).await?;
+            // A restarted microVM has lost its mounts (the upper disk is there and its owner kept).
+            if let Some(w) = record.workspace.as_ref().filter(|w| w.mode == crate::workspace::WorkspaceMode::Overlay) {
+                super::builder::mount_overlay(machine.as_ref(), w, None).await?;
+            }
             let guest = crate::guest::probe(machine.as_ref(), Some(&record.working_directory), &env).await?;
             Ok((machine, guest))
         })
@@ -403,6 +409,7 @@ pub(super) async fn resume_record(
         lifetime: Lifetime { idle_timeout_secs: record.idle_timeout_secs, max_duration_secs: None },
         brokers_credentials: record.brokers_credentials,
         secrets: record.secrets,
+        workspace: record.workspace,
     }))
 }
 

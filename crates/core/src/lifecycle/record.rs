@@ -49,6 +49,10 @@ pub struct SessionRecord {
     /// process that resumes the session replaces their real values in commands' env.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<crate::secrets::SecretSetting>,
+    /// The host directory at the working directory, and how (an overlay is mounted again
+    /// after a restart, and diffed against it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<crate::workspace::BoundWorkspace>,
 }
 
 fn store(cache_root: &Path) -> JsonDir {

@@ -58,6 +58,7 @@ pub struct Session {
     brokers_credentials: bool,
     /// The request transformations in force, as runtime secrets.
     brokered: Mutex<Vec<BrokeredSecret>>,
+    workspace: Option<crate::workspace::BoundWorkspace>,
 }
 
 /// What a session is made of: a boot, a resume and an attach each fill one.
@@ -80,6 +81,7 @@ pub(crate) struct SessionParts {
     pub brokers_credentials: bool,
     /// Commands get placeholders for these secrets' real values.
     pub secrets: Vec<SecretSetting>,
+    pub workspace: Option<crate::workspace::BoundWorkspace>,
 }
 
 impl Session {
@@ -106,6 +108,7 @@ impl Session {
             unread: crate::process::UnreadBudget::new(crate::process::SESSION_UNREAD_BYTES),
             brokers_credentials: parts.brokers_credentials,
             brokered: Mutex::new(Vec::new()),
+            workspace: parts.workspace,
         };
         if let Some(interval) = parts.lifetime.keepalive_interval() {
             session.start_keepalive(interval);
@@ -153,6 +156,11 @@ impl Session {
     }
 
     /// The SDK's sandbox, for commands, files and live changes.
+    /// The host directory at the working directory, and how it is there.
+    pub fn workspace(&self) -> Option<&crate::workspace::BoundWorkspace> {
+        self.workspace.as_ref()
+    }
+
     fn sandbox(&self) -> Result<Arc<Sandbox>> {
         self.machine().sdk().ok_or_else(|| {
             Error::new(
@@ -405,6 +413,39 @@ impl Session {
         self.ensure_running().await?;
         let owner = (self.guest.uid != 0).then_some((self.guest.uid, self.guest.gid));
         files::open_write(&self.sandbox()?, &self.resolve(path)?, owner).await
+    }
+
+    /// What the agent changed in the overlay workspace against the host directory.
+    pub async fn workspace_changes(&self) -> Result<crate::workspace_changes::Changes> {
+        let (sandbox, host) = self.overlay().await?;
+        let layers = self.layers(&sandbox);
+        crate::workspace_changes::changes(&layers, &host).await
+    }
+
+    /// Writes reviewed changes (from [`Self::workspace_changes`]) to the host directory.
+    pub async fn apply_workspace_changes(
+        &self,
+        reviewed: &[crate::workspace_changes::ChangedFile],
+    ) -> Result<Vec<String>> {
+        let (sandbox, host) = self.overlay().await?;
+        let layers = self.layers(&sandbox);
+        crate::workspace_changes::apply(&layers, &host, reviewed).await
+    }
+
+    fn layers<'s>(&'s self, sandbox: &'s Sandbox) -> crate::workspace_changes::SessionLayers<'s> {
+        let guest = &self.workspace.as_ref().expect("checked by overlay()").guest;
+        crate::workspace_changes::SessionLayers { sandbox, merged: guest, upper: crate::workspace::overlay_upper() }
+    }
+
+    async fn overlay(&self) -> Result<(Arc<Sandbox>, std::path::PathBuf)> {
+        let Some(w) = self.workspace.as_ref().filter(|w| w.mode == crate::workspace::WorkspaceMode::Overlay) else {
+            return Err(Error::new(
+                ErrorCode::Unsupported,
+                "this session has no overlay workspace: create it with workspace: { path, mode: 'overlay' }",
+            ));
+        };
+        self.ensure_running().await?;
+        Ok((self.sandbox()?, w.host.clone()))
     }
 
     /// Stops the microVM. A resumable session keeps its disk and port leases;

@@ -69,6 +69,7 @@ impl Builder {
             detached: false,
             intercepts_https: false,
             workspace: placeholder.as_deref(),
+            is_template: true,
         };
         let session = match cancel.guard(self.boot(settings, source, &target, &[], None)).await {
             Ok(session) => Arc::new(session),

@@ -289,6 +289,31 @@ async fn a_template_never_binds_a_users_workspace_and_every_fork_binds_its_own()
 }
 
 #[tokio::test]
+async fn an_overlay_workspace_is_mounted_by_every_session_never_by_its_template_and_again_after_a_restart() {
+    let world = World::new();
+    let project = std::env::temp_dir().join(format!("aisdk-overlay-{}", crate::naming::sandbox_id()));
+    std::fs::create_dir_all(&project).unwrap();
+    let settings = json!({ "image": "alpine", "workspace": { "path": project, "mode": "overlay" } });
+    let setup = Setup::default();
+    let provider = world.provider(settings);
+    let session = provider.create_session(Some("s"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    let calls = world.calls();
+    let mounts =
+        |calls: &[String]| calls.iter().filter(|c| c.contains("mount -t overlay")).cloned().collect::<Vec<_>>();
+    assert_eq!(verbs(&calls), ["boot", "snapshot", "remove", "boot", "probe-as-root"], "{calls:?}");
+    assert!(calls[0].contains(" overlay:") && calls[0].contains("template-workspaces"), "{calls:?}");
+    assert_eq!(mounts(&calls).len(), 1, "the fork mounts it, the template does not: {calls:?}");
+    assert!(mounts(&calls)[0].contains(session.sandbox_name()), "{calls:?}");
+    assert_eq!(session.workspace().unwrap().host, project.canonicalize().unwrap());
+    session.stop().await.unwrap();
+    world.calls();
+    let resumed = provider.resume_session("s", &Cancel::never()).await.unwrap();
+    assert_eq!(mounts(&world.calls()).len(), 1, "a restarted microVM mounts it again");
+    assert_eq!(resumed.workspace().unwrap().mode, crate::workspace::WorkspaceMode::Overlay);
+    let _ = std::fs::remove_dir_all(project);
+}
+
+#[tokio::test]
 async fn prepare_bootstraps_the_template_ahead_so_the_first_create_forks() {
     let world = World::new();
     let provider = world.provider(json!({ "image": "alpine", "bootstrapPreCommands": ["install"] }));

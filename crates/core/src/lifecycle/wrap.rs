@@ -59,6 +59,7 @@ pub(super) async fn attach(host: &Arc<Host>, settings: &WrapSettings) -> Result<
         vec![port]
     };
     Ok(Session::new(SessionParts {
+        workspace: None,
         machine,
         guest,
         ports,

@@ -29,7 +29,7 @@ pub fn template_key(identity: &str, settings: &CreateSettings, image_ref: &str) 
     // The setup runs as this user and its files belong to it.
     field("user", settings.user.as_deref().unwrap_or(""));
     // Forks rebind the template's workspace mount to their own: it must be there (the host path is not part of the key).
-    field("workspace", if settings.workspace.is_some() { "mount" } else { "" });
+    field("workspace", settings.workspace.as_ref().map_or("", |w| w.mode.as_str()));
     for (k, v) in &settings.env {
         field("env", &format!("{k}={v}"));
     }
@@ -73,6 +73,12 @@ mod tests {
         assert_ne!(template_key("id", &settings(serde_json::json!({ "workdir": "/workspace" })), "img"), mounted);
         let elsewhere = template_key("id", &settings(serde_json::json!({ "workspace": { "path": "/b" } })), "img");
         assert_eq!(mounted, elsewhere, "whose workspace is not the template's business");
+        let overlay = template_key(
+            "id",
+            &settings(serde_json::json!({ "workspace": { "path": "/a", "mode": "overlay" } })),
+            "img",
+        );
+        assert_ne!(mounted, overlay, "an overlay template has the read-only bind and the upper disk");
         let fetched = settings(serde_json::json!({ "source": { "type": "tarball", "url": "http://h/a.tgz" } }));
         assert_eq!(base, template_key("id", &fetched, "img"), "sources are fetched by sessions, never templates");
     }

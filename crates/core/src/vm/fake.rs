@@ -109,7 +109,13 @@ impl Vms for FakeVms {
             };
             let next = {
                 let mut state = self.state();
-                let bound = spec.workspace.map(|w| format!(" workspace:{}", w.display())).unwrap_or_default();
+                let overlay = spec
+                    .settings
+                    .workspace
+                    .as_ref()
+                    .is_some_and(|w| w.mode == crate::workspace::WorkspaceMode::Overlay);
+                let kind = if overlay { "overlay" } else { "workspace" };
+                let bound = spec.workspace.map(|w| format!(" {kind}:{}", w.display())).unwrap_or_default();
                 state.calls.push(format!("boot {} {root}{bound}", spec.name));
                 if state.vms.contains_key(spec.name) {
                     return Err(Error::new(ErrorCode::SessionExists, format!("{} exists", spec.name)).into());

@@ -12,6 +12,7 @@ use crate::image::{self, ImageSource};
 use crate::naming::OWNER_LABEL;
 use crate::ports::LeasedPort;
 use crate::settings::{CreateSettings, PortProtocol};
+use crate::workspace::{self, WorkspaceMode};
 
 /// Graceful shutdown budget before a sandbox is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -314,6 +315,8 @@ async fn fork(spec: &BootSpec<'_>, snapshot: &str) -> std::result::Result<Sandbo
 trait BootBuilder: Sized {
     fn port(self, port: &LeasedPort) -> Self;
     fn bind(self, guest: &str, host: &std::path::Path) -> Self;
+    fn bind_readonly(self, guest: &str, host: &std::path::Path) -> Self;
+    fn owned_disk(self, guest: &str, mib: u32) -> Self;
     fn default_user(self, user: &str) -> Self;
     fn idle_timeout_secs(self, secs: u64) -> Self;
     fn max_duration_secs(self, secs: u64) -> Self;
@@ -334,6 +337,13 @@ macro_rules! boot_builder {
             fn bind(self, guest: &str, host: &std::path::Path) -> Self {
                 self.volume(guest, |m| m.bind(host).host_permissions(microsandbox::sandbox::HostPermissions::Mirror))
             }
+            // Refused by the runtime's file server on the host, whatever the guest remounts.
+            fn bind_readonly(self, guest: &str, host: &std::path::Path) -> Self {
+                self.volume(guest, |m| m.bind(host).readonly())
+            }
+            fn owned_disk(self, guest: &str, mib: u32) -> Self {
+                self.volume(guest, |m| m.owned_with(|v| v.disk().size(mib)))
+            }
             fn default_user(self, user: &str) -> Self {
                 self.user(user)
             }
@@ -353,11 +363,20 @@ boot_builder!(microsandbox::sandbox::SandboxBuilder, |b: Self, p| Self::network(
 boot_builder!(microsandbox::sandbox::RestoreBuilder, |b: Self, p| Self::network_policy(b, p));
 
 /// The lifetime, the leased host ports, the workspace and the network policy. A fork
-/// binds its own workspace where the template had its placeholder.
+/// binds its own workspace where the template had its placeholder; an overlay's upper
+/// disk is the runtime's to restore (a private copy of the template's, which is empty).
 fn configure<B: BootBuilder>(builder: B, spec: &BootSpec<'_>) -> std::result::Result<B, MicrosandboxError> {
     let mut builder = spec.ports.iter().fold(builder, |b, port| b.port(port));
-    if let (Some(host), Some(guest)) = (spec.workspace, spec.settings.workdir.as_deref()) {
-        builder = builder.bind(guest, host);
+    let mode = spec.settings.workspace.as_ref().map(|w| w.mode);
+    match (spec.workspace, spec.settings.workdir.as_deref(), mode) {
+        (Some(host), Some(guest), Some(WorkspaceMode::Mount)) => builder = builder.bind(guest, host),
+        (Some(host), Some(_), Some(WorkspaceMode::Overlay)) => {
+            builder = builder.bind_readonly(workspace::OVERLAY_LOWER, host);
+            if !matches!(spec.root, Root::Fork(_)) {
+                builder = builder.owned_disk(workspace::OVERLAY_UPPER_DISK, workspace::OVERLAY_DISK_MIB);
+            }
+        }
+        _ => {}
     }
     if let Some(user) = &spec.settings.user {
         builder = builder.default_user(user);
