@@ -3,6 +3,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMicrosandbox } from '../../index.js';
@@ -178,6 +180,36 @@ describe('a minimal image', () => {
       expect((await proc.wait()).exitCode).toBe(4);
     } finally {
       await session.destroy();
+    }
+  });
+});
+
+describe('a rootfs directory image', () => {
+  it('rootfs directory: guest root\'s writes never reach the host directory, and the next session starts from it unchanged', async () => {
+    // The busybox image's one layer, unpacked: a rootfs directory as a user would have one.
+    const base = mkdtempSync(join(tmpdir(), 'aisdk-rootfs-'));
+    execFileSync('tar', ['-xf', busyboxImage(), '-C', base]);
+    const layer = readdirSync(base).find((f) => existsSync(join(base, f, 'layer.tar')))!;
+    const rootfs = join(base, 'rootfs');
+    execFileSync('mkdir', [rootfs]);
+    execFileSync('tar', ['-xf', join(base, layer, 'layer.tar'), '-C', rootfs]);
+    const passwd = readFileSync(join(rootfs, 'etc/passwd'), 'utf8');
+    const provider = createMicrosandbox({ image: rootfs });
+    const first = await provider.createSession();
+    try {
+      const wrote = await first.run({ command: 'echo evil > /etc/evil && echo "evil:x:0:0::/:/bin/sh" >> /etc/passwd && rm /bin/ls && cat /etc/evil' });
+      expect(wrote).toEqual({ exitCode: 0, stdout: 'evil\n', stderr: '' });
+    } finally {
+      await first.destroy();
+    }
+    expect(existsSync(join(rootfs, 'etc/evil'))).toBe(false);
+    expect(readFileSync(join(rootfs, 'etc/passwd'), 'utf8')).toBe(passwd);
+    expect(existsSync(join(rootfs, 'bin/ls'))).toBe(true);
+    const second = await provider.createSession();
+    try {
+      expect((await second.run({ command: 'test -e /etc/evil || echo clean; ls / >/dev/null && echo ls' })).stdout).toBe('clean\nls\n');
+    } finally {
+      await second.destroy();
     }
   });
 });

@@ -86,7 +86,7 @@ pub fn lock_file(path: &Path) -> Result<File> {
 }
 
 /// Cache I/O failures name the path and what to fix (a read-only or full disk, wrong owner).
-fn io_error(path: &Path, err: std::io::Error) -> Error {
+pub(crate) fn io_error(path: &Path, err: std::io::Error) -> Error {
     Error::new(
         ErrorCode::CacheUnavailable,
         format!(

@@ -1,6 +1,7 @@
 //! The `image` setting: an OCI reference (from the local cache, pulled when
 //! missing and a registry is reachable), a docker-save / OCI-layout tarball
-//! (loaded once, tagged by content hash), or a rootfs directory / disk image.
+//! (loaded once, tagged by content hash), a rootfs directory (packed as an
+//! image once per content, never handed to a guest), or a disk image.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ use crate::progress::Progress;
 pub enum ImageSource {
     /// An OCI reference, usable for snapshots.
     Reference(String),
-    /// A rootfs directory or a disk image (`.qcow2`, `.raw`, `.vmdk`).
+    /// A disk image (`.qcow2`, `.raw`, `.vmdk`).
     Path(PathBuf),
 }
 
@@ -36,10 +37,10 @@ fn is_archive(path: &Path) -> bool {
     name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".oci")
 }
 
-/// Whether sandboxes from this image can be snapshotted: an OCI reference or
-/// an image archive, not a rootfs directory or disk image.
+/// Whether sandboxes from this image can be snapshotted: an OCI reference, an
+/// image archive or a rootfs directory (both become references), not a disk image.
 pub fn snapshot_capable(image: &str) -> bool {
-    !looks_like_path(image) || is_archive(Path::new(image))
+    !looks_like_path(image) || is_archive(Path::new(image)) || Path::new(image).is_dir()
 }
 
 pub async fn resolve(cache_root: &Path, image: &str, progress: &Progress) -> Result<ImageSource> {
@@ -56,13 +57,14 @@ pub async fn resolve(cache_root: &Path, image: &str, progress: &Progress) -> Res
     if meta.is_dir() {
         let home = dirs::home_dir();
         refuse_shared_rootfs(&path, &[cache_root, &crate::msb_home::microsandbox_home()], home.as_deref())?;
+        return crate::rootfs_image::load(cache_root, &path, progress).await.map(ImageSource::Reference);
     }
     Ok(ImageSource::Path(path))
 }
 
-/// A rootfs directory is handed to the guest as it is, and guest root can
-/// change it: never `/`, the home directory (or a directory holding it), nor
-/// this package's or microsandbox's state (or anything in or around it).
+/// A rootfs directory is packed whole: never `/`, the home directory (or a
+/// directory holding it), nor this package's or microsandbox's state (or
+/// anything in or around it, which packing would read while it changes).
 fn refuse_shared_rootfs(path: &Path, state_dirs: &[&Path], home: Option<&Path>) -> Result<()> {
     let real = std::fs::canonicalize(path).map_err(|e| {
         Error::new(ErrorCode::ImageNotFound, format!("image path {} cannot be read: {e}", path.display())).caused_by(e)
@@ -75,7 +77,7 @@ fn refuse_shared_rootfs(path: &Path, state_dirs: &[&Path], home: Option<&Path>) 
             ErrorCode::InvalidSettings,
             format!(
                 "`image` {} is (or holds, or lies in) `/`, a home directory or this package's or microsandbox's state: \
-                 a guest could change it. Use an OCI image or tarball, or a rootfs directory of its own",
+                 not a root filesystem of its own. Use an OCI image or tarball, or a rootfs directory of its own",
                 path.display()
             ),
         ));

@@ -25,6 +25,7 @@ pub mod process;
 pub mod progress;
 mod pull_progress;
 mod redact;
+mod rootfs_image;
 pub mod runtime;
 mod sdk_text;
 pub mod secrets;
