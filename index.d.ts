@@ -35,7 +35,7 @@ export type MicrosandboxNetworkPolicy =
     };
 
 export interface MicrosandboxProgressEvent {
-  phase: 'image' | 'boot' | 'fork' | 'bootstrap' | 'template' | 'pool';
+  phase: 'image' | 'boot' | 'fork' | 'bootstrap' | 'template' | 'pool' | 'timeline';
   message: string;
 }
 

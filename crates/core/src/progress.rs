@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProgressEvent {
-    /// `image`, `boot`, `bootstrap`, `template` or `fork`.
+    /// `image`, `boot`, `bootstrap`, `template`, `fork`, `pool` or `timeline`.
     pub phase: &'static str,
     pub message: String,
 }
@@ -26,6 +26,32 @@ impl Progress {
         if let Some(sink) = &self.0 {
             sink(ProgressEvent { phase, message });
         }
+    }
+}
+
+/// Where one boot's time went, step by step, reported as one `timeline` event when it
+/// is up (for the benchmark's breakdown of a fork).
+pub struct Timeline {
+    last: std::time::Instant,
+    steps: Vec<String>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Self { last: std::time::Instant::now(), steps: Vec::new() }
+    }
+}
+
+impl Timeline {
+    /// Ends `step` now.
+    pub fn lap(&mut self, step: &str) {
+        let now = std::time::Instant::now();
+        self.steps.push(format!("{step} {} ms", (now - self.last).as_millis()));
+        self.last = now;
+    }
+
+    pub fn report(&self, progress: &Progress, what: &str) {
+        progress.report("timeline", format!("{what}: {}", self.steps.join(", ")));
     }
 }
 

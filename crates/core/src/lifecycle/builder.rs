@@ -16,7 +16,7 @@ use crate::guest;
 use crate::host::Host;
 use crate::image::ImageSource;
 use crate::ports::{LeasedPort, PortLeases};
-use crate::progress::Progress;
+use crate::progress::{Progress, Timeline};
 use crate::settings::{CreateSettings, PortProtocol};
 use crate::snapshots::{TemplateRecord, TemplateStore};
 use crate::vm::{BootSpec, Machine, Root};
@@ -60,22 +60,29 @@ impl Builder {
     ) -> Result<Session> {
         let name = target.name;
         let _creating = self.host.creating(name);
-        let live = self.host.vms().names().await?;
-        // No session's guest may reach this one's ports through its `allowHostPorts`.
-        let mut reserved = settings.allow_host_ports.clone();
-        reserved.extend(SessionRecord::all(self.host.cache_root()).into_iter().flat_map(|r| r.allow_host_ports));
-        let ports = PortLeases::new(self.host.cache_root()).acquire(
-            name,
-            &settings.ports,
-            &reserved,
-            &|owner| live.contains(owner) || self.host.is_creating(owner),
-            &self.host,
-        )?;
-        match cancel.guard(self.boot(settings, source, target, &ports, template)).await {
+        let mut timeline = Timeline::default();
+        let ports = if settings.ports.is_empty() {
+            Vec::new()
+        } else {
+            let live = self.host.vms().names().await?;
+            // No session's guest may reach this one's ports through its `allowHostPorts`.
+            let mut reserved = settings.allow_host_ports.clone();
+            reserved.extend(SessionRecord::all(self.host.cache_root()).into_iter().flat_map(|r| r.allow_host_ports));
+            PortLeases::new(self.host.cache_root()).acquire(
+                name,
+                &settings.ports,
+                &reserved,
+                &|owner| live.contains(owner) || self.host.is_creating(owner),
+                &self.host,
+            )?
+        };
+        timeline.lap("port leases");
+        match cancel.guard(self.boot(settings, source, target, &ports, template, &mut timeline)).await {
             Ok(session) => {
                 if let Some(template) = template {
                     TemplateStore::new(self.host.cache_root()).touch(&template.key);
                 }
+                timeline.report(&self.progress, &format!("microVM {name}"));
                 Ok(session)
             }
             Err(err) => {
@@ -97,6 +104,7 @@ impl Builder {
         target: &Target<'_>,
         ports: &[LeasedPort],
         template: Option<&TemplateRecord>,
+        timeline: &mut Timeline,
     ) -> Result<Session> {
         let (name, ownership) = (target.name, target.ownership);
         let record = SessionRecord {
@@ -120,6 +128,7 @@ impl Builder {
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
+        timeline.lap("record");
         let started = std::time::Instant::now();
         let root = match template {
             // HTTPS interception cannot be switched on in a restored machine (0.7.2), so a
@@ -141,6 +150,11 @@ impl Builder {
             }
         };
         let machine = self.boot_retrying(settings, root, target, ports).await?;
+        timeline.lap(if template.is_some() && !target.intercepts_https {
+            "restore (runtime)"
+        } else {
+            "boot (runtime)"
+        });
         // The runtime only logs a port it failed to bind; a session without its URL is useless.
         if let Some(port) = ports.iter().find(|p| p.protocol == PortProtocol::Tcp && !crate::ports::published(p)) {
             return Err(Error::new(
@@ -155,18 +169,21 @@ impl Builder {
         let workspace = bound_workspace(settings, target);
         if let Some(w) = workspace.as_ref().filter(|w| w.mode == WorkspaceMode::Overlay && !target.is_template) {
             mount_overlay(machine.as_ref(), w, settings.user.as_deref()).await?;
+            timeline.lap("overlay mount");
         }
         // The working directory must be the user's to write in (a fork's template saw to it).
         if let (Some(user), None) = (&settings.user, template) {
             prepare_workdir(machine.as_ref(), user, settings.workdir.as_deref()).await?;
         }
         let guest = guest::probe(machine.as_ref(), workdir, &settings.guest_env(target.intercepts_https)).await?;
+        timeline.lap("guest probe");
         self.progress.report("boot", format!("microVM {name} is up after {} ms", started.elapsed().as_millis()));
         if template.is_none() {
             run_bootstrap_pre_commands(machine.as_ref(), &guest, settings, &self.progress).await?;
         }
         SessionRecord { working_directory: guest.working_directory.clone(), workspace: workspace.clone(), ..record }
             .save(self.host.cache_root())?;
+        timeline.lap("record");
         Ok(Session::new(SessionParts {
             workspace,
             machine,

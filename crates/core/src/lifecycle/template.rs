@@ -71,7 +71,8 @@ impl Builder {
             workspace: placeholder.as_deref(),
             is_template: true,
         };
-        let session = match cancel.guard(self.boot(settings, source, &target, &[], None)).await {
+        let session = match cancel.guard(self.boot(settings, source, &target, &[], None, &mut Default::default())).await
+        {
             Ok(session) => Arc::new(session),
             Err(err) => {
                 let _ = self.host.vms().remove(&name).await;
