@@ -29,6 +29,16 @@ export function renderTables(results) {
     '| --- | --- |',
     ...results.firstRun.steps.map((s) => `| ${s.step} | ${ms(s.ms)} |`),
   ];
+  if (results.forkTimeline) {
+    lines.push(
+      '',
+      `One forked \`createSession\` + first \`run\`, step by step: ${ms(results.forkTimeline.totalMs)} in all.`,
+      '',
+      '| step | time |',
+      '| --- | --- |',
+      ...results.forkTimeline.steps.map((s) => `| ${s.step} | ${ms(s.ms)} |`),
+    );
+  }
   if (results.lost.length > 0) {
     lines.push('', `Lost to the emulated test host in this run: ${results.lost.join('; ')}.`);
   }

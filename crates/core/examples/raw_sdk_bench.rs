@@ -3,7 +3,11 @@
 //! or snapshot. Prints one JSON object of milliseconds. Every mode ends with a
 //! first exec of `true`, as the benchmark's side ends with its first `run`.
 //!
-//! Usage:
+//! Usage: `raw_sdk_bench serve` reads one request per line on stdin and answers each with one
+//! line, so the benchmark's baseline runs in one warm process as ours does; a failed request
+//! answers `{"error": "..."}`. A request is a mode and its arguments (or one of them as a
+//! command line, for a single measurement):
+//!   raw_sdk_bench warm                                   the SDK's first call (a listing), untimed
 //!   raw_sdk_bench ops <sandbox> <iterations> <file MiB>   exec round trips and a file write + read
 //!   raw_sdk_bench create <image> <memory MiB>           cold create of a new sandbox (then removed)
 //!   raw_sdk_bench fork <template key>                   forked restore of a template's snapshot (then removed)
@@ -101,18 +105,38 @@ async fn connect(name: &str) -> Result<String> {
     until_first_exec("connectMs", started, &sandbox).await
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+async fn request(args: &[String]) -> Result<String> {
     let arg = |i: usize| args.get(i).map(String::as_str).ok_or("missing argument (see the usage in the source)");
-    let json = match arg(0)? {
+    Ok(match arg(0)? {
+        "warm" => {
+            Sandbox::list().await?;
+            "{}".to_owned()
+        }
         "ops" => ops(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await?,
         "create" => create(arg(1)?, arg(2)?.parse()?).await?,
         "fork" => fork(arg(1)?).await?,
         "start" => start(arg(1)?).await?,
         "connect" => connect(arg(1)?).await?,
         other => return Err(format!("unknown mode {other}").into()),
-    };
-    println!("{json}");
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("serve") {
+        println!("{}", request(&args).await?);
+        return Ok(());
+    }
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        let answer = match request(&args).await {
+            Ok(json) => json,
+            Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+        };
+        println!("{answer}");
+    }
     Ok(())
 }
