@@ -3,6 +3,7 @@
 //! fork from the snapshot instead of bootstrapping again.
 
 mod key;
+mod memory_cache;
 mod prune;
 mod store;
 

@@ -1,5 +1,6 @@
 //! Bounded template cache: keep the most recently used few and anything used
-//! lately; remove the rest (record first, then its snapshot).
+//! lately; remove the rest (record first, then its snapshot, then the RAM the
+//! runtime realized for it).
 
 use std::path::Path;
 
@@ -68,6 +69,12 @@ pub async fn prune(cache_root: &Path, options: PruneOptions) -> PruneReport {
         store.remove(&record.key);
         let _ = Snapshot::remove(&record.snapshot, true).await;
         report.removed.push(record.key);
+    }
+    // The runtime keeps the RAM it realized for each removed snapshot, removed or not before.
+    let home = crate::msb_home::microsandbox_home();
+    let freed = tokio::task::spawn_blocking(move || super::memory_cache::evict_orphans(&home)).await.unwrap_or(0);
+    if freed > 0 {
+        tracing::info!(freed_mib = freed / (1024 * 1024), "removed the runtime's RAM cache of removed snapshots");
     }
     report
 }
