@@ -5,8 +5,9 @@
 #
 # Usage: scripts/pack-test.sh [report.json]
 #   The report counts each step as a test for scripts/summarize-tests.mjs.
-#   PACK_TEST_ADDON=<path to .node>   pack this addon instead of the one `napi build --platform` left
-#                                     in the repo root (e.g. a release build)
+#   PACK_TEST_ADDON=<path to .node>   pack this addon instead of a release build (LTO, stripped: what
+#                                     users get), which this script makes in $CARGO_TARGET_DIR (kept
+#                                     outside the clone, so only changed code is built again)
 #   PACK_TEST_KEEP=1                  keep the temp dir (printed) for a look around
 #   PACK_TEST_SESSION=1               also run one real microVM session from the installed copy, in
 #                                     the QEMU test VM where KVM cannot boot microVMs; needs
@@ -22,7 +23,7 @@ source scripts/node22.sh
 repo=$PWD
 report=${1:-}
 platform=linux-x64-gnu
-addon=${PACK_TEST_ADDON:-$repo/ai-sdk-microsandbox.$platform.node}
+addon=${PACK_TEST_ADDON:-}
 version=$(node -p 'require("./package.json").version')
 dev() { node -p "require('./package.json').devDependencies['$1']"; }
 harness_version=$(dev @ai-sdk/harness)
@@ -59,6 +60,17 @@ step() {
 }
 
 size() { du -h "$1" | cut -f1; }
+mib() { echo $(($(du -sbc "$@" | tail -n1 | cut -f1) / 1048576)); }
+# What users download and install, in MiB: a budget each, so that growth is a decision.
+ADDON_BUDGET=40
+PLATFORM_TARBALL_BUDGET=16
+INSTALLED_BUDGET=160
+
+build_release() {
+  npx napi build --platform --release --manifest-path crates/napi/Cargo.toml --output-dir "$work/release" || return 1
+  addon="$work/release/ai-sdk-microsandbox.$platform.node"
+  ls -l "$addon"
+}
 
 pack_root() {
   npm pack --silent --pack-destination "$work" >/dev/null || return 1
@@ -207,18 +219,36 @@ EOF
   "$repo/scripts/vmhost/run-in-vm.sh" --auto -- node session.mjs
 }
 
+sizes() {
+  local modules="$work/project/node_modules" addon_mib tarball_mib installed_mib
+  addon_mib=$(mib "$addon")
+  tarball_mib=$(mib "$work/tgz/ai-sdk-microsandbox-$platform-$version.tgz")
+  # Ours and the microsandbox runtime they bring (msb + libkrunfw), as installed.
+  installed_mib=$(mib "$modules/ai-sdk-microsandbox" "$modules/ai-sdk-microsandbox-$platform" "$modules/@superradcompany")
+  {
+    for f in "$work"/tgz/*.tgz; do echo "$(basename "$f"): $(size "$f")"; done
+    echo "addon $addon_mib MiB, platform tarball $tarball_mib MiB, installed $installed_mib MiB"
+  } | tee "$work/sizes.txt"
+  [ "$addon_mib" -le "$ADDON_BUDGET" ] && [ "$tarball_mib" -le "$PLATFORM_TARBALL_BUDGET" ] &&
+    [ "$installed_mib" -le "$INSTALLED_BUDGET" ]
+}
+
 echo "== pack test (ai-sdk-microsandbox@$version, $platform, @ai-sdk/harness@$harness_version, ai@$ai_version)"
 t0=$SECONDS
+if [ -z "$addon" ]; then
+  step "build the release addon (LTO, stripped), as users get it" build_release
+fi
 step "pack the root package (optionalDependencies as napi prepublish writes them)" pack_root
 step "pack the $platform package with the built addon" pack_platform
 step "install both tarballs with @ai-sdk/harness, ai and typescript from the registry" install_packed
 step "import the installed package" import_installed
 step "npx ai-sdk-microsandbox doctor from the installed copy" doctor_installed
 step "tsc --strict: createMicrosandbox() in new HarnessAgent({ harness, sandbox }), the session factory, and our index.d.ts" typecheck
+step "sizes within budget: addon $ADDON_BUDGET MiB, platform tarball $PLATFORM_TARBALL_BUDGET MiB, installed $INSTALLED_BUDGET MiB" sizes
+[ -f "$work/sizes.txt" ] && sed 's/^/      /' "$work/sizes.txt"
 if [ "${PACK_TEST_SESSION:-0}" = 1 ]; then
   step "one microVM session from the installed copy" session
 fi
-for f in "$work"/tgz/*.tgz; do [ -f "$f" ] && echo "  $(basename "$f"): $(size "$f")"; done
 echo "== pack test: $passed passed, $failed failed in $((SECONDS - t0)) s"
 if [ -n "$report" ]; then
   printf '{"numPassedTests":%d,"numFailedTests":%d,"numFailedTestSuites":0}\n' "$passed" "$failed" >"$report"
