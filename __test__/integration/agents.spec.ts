@@ -137,6 +137,10 @@ describe('Claude Code in a microVM through HarnessAgent', () => {
     const sandbox = sandboxOf(cold.session);
     const workDir = `${sandbox.defaultWorkingDirectory}/claude-code-${cold.sessionId}`;
     expect(await sandbox.readTextFile({ path: `${workDir}/note-1.txt` })).toBe('hello-1\n');
+    // The bootstrap and the turn ran unprivileged: the bridge, the file its Bash tool wrote, no IS_SANDBOX.
+    const [pid] = await bridgePids(sandbox);
+    const who = await sandbox.run({ command: `id -u; stat -c %u /proc/${pid} ${workDir}/note-1.txt; tr '\\0' '\\n' < /proc/${pid}/environ | grep -c '^IS_SANDBOX=' || true` });
+    expect(who.stdout.split('\n').filter(Boolean)).toEqual(['1000', '1000', '1000', '0']);
     // A retried try forks from the template the first try published (it bootstraps again only if the
     // first died before publishing). A rerun of the file after its test VM died forks from the
     // template an earlier attempt published, if one got that far.

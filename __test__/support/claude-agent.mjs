@@ -54,6 +54,9 @@ export function claudeSandboxSettings(apiPort) {
   return {
     cpus: 1, // cpus: 2 is unstable under our emulated test host
     memory: 2048,
+    // The adapter's bootstrap and every turn run unprivileged (the test image's `agent`, uid 1000),
+    // so Claude Code skips its permission prompts without IS_SANDBOX.
+    user: 'agent',
     ports: [{ host: 4000, guest: 4000 }],
     // Egress: the default policy (the public internet, should the adapter's pnpm install need the npm
     // registry; nothing of the host) plus the fake API's port on the test host, which the guest

@@ -89,6 +89,10 @@ EOF
   # The checks leave caches and logs in $HOME; the image should not carry them.
   rm -rf "$rootfs"/root/{.npm,.cache,.local,.config} "$rootfs"/tmp/* "$rootfs"/tmp/.[!.]*
   preinstall_adapter_bridge "$rootfs"
+  # An unprivileged user for sessions that set `user: 'agent'` (the image's USER stays root, the
+  # default). The bridge's directory is theirs, as the adapter's bootstrap would have made it.
+  chroot "$rootfs" useradd --create-home --uid 1000 --user-group --shell /bin/bash agent
+  chown -R 1000:1000 "$rootfs$ADAPTER_BOOTSTRAP_DIR" "$rootfs/tmp/harness"
 }
 
 # TEST IMAGE ONLY. The adapter's bridge dependencies (Claude Code and its agent SDK, about 300 MB)
