@@ -293,8 +293,10 @@ describe('workspace overlay', () => {
     const create = (path: string, sandboxId?: string) =>
       createMicrosandboxNetworkSandboxSession({ image: harnessImage(), workspace: { path, mode: 'overlay' }, template, sandboxId });
     const sandboxId = `overlay-${randomUUID()}`;
+    // a brokers credentials, so it boots the template's disk; b (the provider shape) forks its RAM.
     const a = await create(alice, sandboxId);
-    const b = await create(bob);
+    const b = await createMicrosandbox({ image: harnessImage(), workspace: { path: bob, mode: 'overlay' } })
+      .createSession({ identity: template.identity, onFirstCreate: async () => {} });
     let resumed: Awaited<ReturnType<typeof create>> | undefined;
     try {
       expect(await a.readTextFile({ path: 'README.md' })).toBe('alice\n');
@@ -310,6 +312,9 @@ describe('workspace overlay', () => {
 
       expect(await b.readTextFile({ path: 'README.md' })).toBe('bob\n');
       expect((await b.getWorkspaceChanges()).files).toEqual([]);
+      await b.writeTextFile({ path: 'b.txt', content: 'bob was here' });
+      expect((await b.getWorkspaceChanges()).files.map((f) => f.path)).toEqual(['b.txt']);
+      expect(existsSync(join(bob, 'b.txt'))).toBe(false);
 
       await a.stop();
       resumed = await resumeMicrosandboxNetworkSandboxSession({ sandboxId });
