@@ -23,14 +23,22 @@ try {
   await session.writeTextFile({ path: 'demo/greeting.txt', content: 'files stay in the microVM\n' });
   lap(`file round trip: ${(await session.readTextFile({ path: 'demo/greeting.txt' })).trim()}`);
 
+  // A web server in the guest: Node's where the image has it, else busybox's httpd (the demo's tiny image).
+  await session.writeTextFile({ path: 'demo/www/index.html', content: 'hello from the guest' });
   const server = await session.spawn({
-    command: `node -e "require('http').createServer((q, r) => r.end('hello from the guest')).listen(4000, () => console.log('ready'))"`,
+    command:
+      'if command -v node >/dev/null; then exec node -e "require(\'http\').createServer((q, r) => r.end(\'hello from the guest\')).listen(4000)"; ' +
+      'else exec httpd -f -p 4000 -h demo/www; fi',
   });
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  await reader.read();
-  reader.releaseLock();
   const { url } = await session.getPortEndpoint({ port: 4000, protocol: 'http' });
-  lap(`guest server on ${url} answers: ${await (await fetch(url)).text()}`);
+  let answer;
+  for (let i = 0; answer === undefined; i++) {
+    answer = await fetch(url).then((r) => r.text()).catch((err) => {
+      if (i === 50) throw err;
+      return new Promise((r) => setTimeout(r, 200));
+    });
+  }
+  lap(`guest server on ${url} answers: ${answer}`);
   await server.kill();
 } finally {
   await session.destroy();

@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/node22.sh
-image=${1:-$(scripts/images/build.sh harness)}
+# The tiny busybox test image: a first microVM in minutes (the harness image carries Claude Code).
+image=${1:-$(scripts/images/build.sh busybox)}
 scripts/vmhost/run-in-vm.sh --auto -- node examples/demo.mjs "$image"
