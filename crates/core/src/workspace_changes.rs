@@ -69,6 +69,11 @@ pub enum Kind {
 /// The guest's side: the overlay's upper layer and the agent's (merged) view,
 /// by path relative to the workspace ("" is its root).
 pub trait GuestTree: Sync {
+    /// Loads the whole upper layer at once when the guest can (one round trip instead of a
+    /// few per file); the other methods then answer from it.
+    fn prefetch(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// The upper layer's entries in directory `rel`: what the agent wrote there.
     fn upper<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, Result<Vec<(String, Kind)>>>;
     /// The names the agent sees in directory `rel`.
@@ -108,6 +113,7 @@ pub struct Changes {
 
 /// Every file of the host directory `root` whose content differs from the agent's view.
 pub async fn changes(guest: &dyn GuestTree, root: &Path) -> Result<Changes> {
+    guest.prefetch().await?;
     let mut found: BTreeMap<String, (Option<Node>, Option<Node>)> = BTreeMap::new();
     let mut dirs = vec![String::new()];
     while let Some(dir) = dirs.pop() {
@@ -172,6 +178,7 @@ pub async fn changes(guest: &dyn GuestTree, root: &Path) -> Result<Changes> {
 /// too (else what lands is not what was reviewed). Files are replaced by a
 /// rename; no path is written through a symlink of the host directory.
 pub async fn apply(guest: &dyn GuestTree, root: &Path, reviewed: &[ChangedFile]) -> Result<Vec<String>> {
+    guest.prefetch().await?;
     let mut plan = Vec::with_capacity(reviewed.len());
     for file in reviewed {
         check_rel(&file.path)?;
@@ -395,14 +402,23 @@ fn remove_empty_parents(root: &Path, path: &Path) {
     }
 }
 
-/// The SDK's side of a running session: the upper layer and the workspace, through the
-/// guest agent's file API (no tool of the image is needed, and no name is parsed).
+/// The SDK's side of a running session: the upper layer and the workspace. The upper
+/// layer comes in one `tar` stream when the image has tar (as root: the agent may have
+/// made files only their owner reads); otherwise, and for what is not in the upper
+/// layer, through the guest agent's file API, a few round trips per file.
 pub(crate) struct SessionLayers<'s> {
-    pub sandbox: &'s microsandbox::Sandbox,
+    pub sandbox: &'s std::sync::Arc<microsandbox::Sandbox>,
     /// Where the agent sees the workspace.
     pub merged: &'s str,
     pub upper: String,
+    pub prefetched: std::sync::Mutex<Option<UpperEntries>>,
 }
+
+/// The upper layer's entries by relative path.
+type UpperEntries = BTreeMap<String, (Kind, Option<Node>)>;
+
+/// Most of the upper layer one diff carries over (the agent's changes, whole).
+pub const MAX_CHANGES_BYTES: usize = 256 * 1024 * 1024;
 
 fn guest_path(base: &str, rel: &str) -> String {
     if rel.is_empty() { base.to_owned() } else { format!("{base}/{rel}") }
@@ -421,6 +437,82 @@ impl SessionLayers<'_> {
             }
         }
     }
+
+    /// The upper layer as a tar stream, or `None` when the guest cannot make one.
+    async fn upper_tar(&self) -> Result<Option<Vec<u8>>> {
+        let env = BTreeMap::from([("U".to_owned(), self.upper.clone())]);
+        let process = crate::process::Process::start(
+            self.sandbox.clone(),
+            crate::process::Launch::Exec,
+            "/bin/sh",
+            r#"cd "$U" && command -v tar >/dev/null && exec tar -cf - ."#,
+            "/".to_owned(),
+            env,
+            crate::process::UnreadBudget::new(MAX_CHANGES_BYTES + 1024 * 1024),
+            Some("root"),
+        )
+        .await?;
+        let mut tar = Vec::new();
+        while let Some(chunk) = process.stdout.read().await {
+            if tar.len() + chunk.len() > MAX_CHANGES_BYTES {
+                let _ = process.kill().await;
+                return Err(Error::new(
+                    ErrorCode::FileSystem,
+                    format!(
+                        "the session's workspace changes hold more than {} MiB; review them in the session \
+                         (a dependency install belongs outside the workspace or in .gitignore'd paths you remove)",
+                        MAX_CHANGES_BYTES >> 20
+                    ),
+                ));
+            }
+            tar.extend_from_slice(&chunk);
+        }
+        Ok((process.wait().await == 0).then_some(tar))
+    }
+}
+
+/// Every entry of a tar of the upper layer, by path relative to it.
+fn parse_upper_tar(tar: &[u8]) -> Result<UpperEntries> {
+    let bad =
+        |e: std::io::Error| Error::new(ErrorCode::FileSystem, format!("the session's upper layer is unreadable: {e}"));
+    let mut out = UpperEntries::new();
+    for entry in tar::Archive::new(tar).entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let path = entry.path().map_err(bad)?.to_string_lossy().into_owned();
+        let rel = path.trim_start_matches("./").trim_end_matches('/').to_owned();
+        if rel.is_empty() || rel == "." {
+            continue;
+        }
+        rel.split('/').try_for_each(check_name)?;
+        let header = entry.header();
+        let value = match header.entry_type() {
+            tar::EntryType::Directory => (Kind::Dir, Some(Node::Dir)),
+            tar::EntryType::Symlink => {
+                let target =
+                    entry.link_name().map_err(bad)?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+                (Kind::Symlink, Some(Node::Symlink(target)))
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let executable = header.mode().map_err(bad)? & 0o111 != 0;
+                let mut content = Vec::new();
+                entry.read_to_end(&mut content).map_err(bad)?;
+                (Kind::File, Some(Node::File { content: content.into(), executable }))
+            }
+            // A second name of a file seen earlier: the same content.
+            tar::EntryType::Link => {
+                let first =
+                    entry.link_name().map_err(bad)?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+                let first = first.trim_start_matches("./").to_owned();
+                match out.get(&first) {
+                    Some(found) => found.clone(),
+                    None => continue,
+                }
+            }
+            _ => (Kind::Other, Some(Node::Other)),
+        };
+        out.insert(rel, value);
+    }
+    Ok(out)
 }
 
 fn entry_name(entry: &microsandbox::sandbox::fs::FsEntry) -> Option<String> {
@@ -429,9 +521,29 @@ fn entry_name(entry: &microsandbox::sandbox::fs::FsEntry) -> Option<String> {
 }
 
 impl GuestTree for SessionLayers<'_> {
+    fn prefetch(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            if let Some(tar) = self.upper_tar().await? {
+                let parsed = parse_upper_tar(&tar)?;
+                *self.prefetched.lock().expect("prefetch lock") = Some(parsed);
+            }
+            Ok(())
+        })
+    }
+
     fn upper<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, Result<Vec<(String, Kind)>>> {
         Box::pin(async move {
             use microsandbox::sandbox::fs::FsEntryKind;
+            if let Some(all) = self.prefetched.lock().expect("prefetch lock").as_ref() {
+                let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+                return Ok(all
+                    .iter()
+                    .filter_map(|(path, (kind, _))| {
+                        let name = path.strip_prefix(&prefix)?;
+                        (!name.contains('/')).then(|| (name.to_owned(), *kind))
+                    })
+                    .collect());
+            }
             let entries = self.list(&guest_path(&self.upper, rel)).await?;
             Ok(entries
                 .iter()
@@ -457,6 +569,13 @@ impl GuestTree for SessionLayers<'_> {
     fn node<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, Result<Option<Node>>> {
         Box::pin(async move {
             use microsandbox::sandbox::fs::FsEntryKind;
+            // What the upper layer holds is what the agent sees there.
+            if let Some((kind, node)) =
+                self.prefetched.lock().expect("prefetch lock").as_ref().and_then(|all| all.get(rel))
+                && *kind != Kind::Other
+            {
+                return Ok(node.clone());
+            }
             let path = guest_path(self.merged, rel);
             let meta = match self.sandbox.fs().stat_with_follow(&path, false).await {
                 Ok(meta) => meta,
@@ -606,6 +725,35 @@ mod tests {
         let err = apply(&guest, &root, &reviewed.files).await.unwrap_err();
         assert!(err.message.contains("README.md changed in the session"), "{}", err.message);
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_tar_of_the_upper_layer_gives_each_entry_its_kind_and_content() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_size(data.len() as u64);
+            match link {
+                Some(target) => tar.append_link(&mut h, path, target).unwrap(),
+                None => tar.append_data(&mut h, path, data).unwrap(),
+            }
+        };
+        add("./", tar::EntryType::Directory, 0o755, b"", None);
+        add("./src/", tar::EntryType::Directory, 0o755, b"", None);
+        add("./src/run.sh", tar::EntryType::Regular, 0o755, b"echo hi\n", None);
+        add("./src/again.sh", tar::EntryType::Link, 0o755, b"", Some("./src/run.sh"));
+        add("./link", tar::EntryType::Symlink, 0o777, b"", Some("src/run.sh"));
+        add("./gone.txt", tar::EntryType::Char, 0o000, b"", None);
+        let parsed = parse_upper_tar(&tar.into_inner().unwrap()).unwrap();
+        let script = Node::File { content: Bytes::from_static(b"echo hi\n"), executable: true };
+        assert_eq!(parsed["src"], (Kind::Dir, Some(Node::Dir)));
+        assert_eq!(parsed["src/run.sh"], (Kind::File, Some(script.clone())));
+        assert_eq!(parsed["src/again.sh"], (Kind::File, Some(script)));
+        assert_eq!(parsed["link"], (Kind::Symlink, Some(Node::Symlink("src/run.sh".into()))));
+        assert_eq!(parsed["gone.txt"].0, Kind::Other, "a whiteout");
+        assert_eq!(parsed.len(), 5);
     }
 
     #[tokio::test]

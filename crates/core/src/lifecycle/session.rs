@@ -432,9 +432,14 @@ impl Session {
         crate::workspace_changes::apply(&layers, &host, reviewed).await
     }
 
-    fn layers<'s>(&'s self, sandbox: &'s Sandbox) -> crate::workspace_changes::SessionLayers<'s> {
+    fn layers<'s>(&'s self, sandbox: &'s Arc<Sandbox>) -> crate::workspace_changes::SessionLayers<'s> {
         let guest = &self.workspace.as_ref().expect("checked by overlay()").guest;
-        crate::workspace_changes::SessionLayers { sandbox, merged: guest, upper: crate::workspace::overlay_upper() }
+        crate::workspace_changes::SessionLayers {
+            sandbox,
+            merged: guest,
+            upper: crate::workspace::overlay_upper(),
+            prefetched: Default::default(),
+        }
     }
 
     async fn overlay(&self) -> Result<(Arc<Sandbox>, std::path::PathBuf)> {
