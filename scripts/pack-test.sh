@@ -6,8 +6,8 @@
 # Usage: scripts/pack-test.sh [report.json]
 #   The report counts each step as a test for scripts/summarize-tests.mjs.
 #   PACK_TEST_ADDON=<path to .node>   pack this addon instead of a release build (LTO, stripped: what
-#                                     users get), which this script makes in $CARGO_TARGET_DIR (kept
-#                                     outside the clone, so only changed code is built again)
+#                                     users get), which this script makes once per source and keeps
+#                                     in $CARGO_TARGET_DIR/release-addons (outside the clone)
 #   PACK_TEST_KEEP=1                  keep the temp dir (printed) for a look around
 #   PACK_TEST_SESSION=1               also run one real microVM session from the installed copy, in
 #                                     the QEMU test VM where KVM cannot boot microVMs; needs
@@ -66,9 +66,24 @@ ADDON_BUDGET=40
 PLATFORM_TARBALL_BUDGET=16
 INSTALLED_BUDGET=160
 
+# The release addon, built once per source: cached by a digest of every file cargo reads and of the
+# toolchain. Cargo's own fingerprints cannot do this: a fresh clone's new mtimes make them stale, and
+# a fat-LTO build of our two crates takes minutes.
+release_cache="${CARGO_TARGET_DIR:-target}/release-addons"
 build_release() {
-  npx napi build --platform --release --manifest-path crates/napi/Cargo.toml --output-dir "$work/release" || return 1
-  addon="$work/release/ai-sdk-microsandbox.$platform.node"
+  local key
+  key=$( (git ls-files -co --exclude-standard -z Cargo.toml Cargo.lock crates | xargs -0 sha256sum
+    rustc -vV; npx napi --version) | sha256sum | cut -c1-16) || return 1
+  addon="$release_cache/$key/ai-sdk-microsandbox.$platform.node"
+  if [ -f "$addon" ]; then
+    echo "release addon for source $key: cached"
+  else
+    npx napi build --platform --release --manifest-path crates/napi/Cargo.toml --output-dir "$work/release" || return 1
+    # Only the newest build is kept: an addon is tens of MiB.
+    rm -rf "$release_cache" && mkdir -p "$release_cache/$key.tmp" &&
+      cp "$work/release/ai-sdk-microsandbox.$platform.node" "$release_cache/$key.tmp/" &&
+      mv "$release_cache/$key.tmp" "$release_cache/$key" || return 1
+  fi
   ls -l "$addon"
 }
 
