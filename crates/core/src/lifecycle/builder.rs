@@ -47,7 +47,8 @@ pub(super) struct Target<'a> {
 }
 
 impl Builder {
-    /// Leases the target's host ports and boots it (cold, or from `template`).
+    /// Leases the target's host ports and boots it (cold, or from `template`); `timeline`
+    /// holds the caller's steps before this one.
     /// An abort drops the boot wherever it is; on any failure the sandbox, its
     /// leases and its record are removed.
     pub async fn boot_leased(
@@ -56,11 +57,11 @@ impl Builder {
         source: &ImageSource,
         target: &Target<'_>,
         template: Option<&TemplateRecord>,
+        mut timeline: Timeline,
         cancel: &Cancel,
     ) -> Result<Session> {
         let name = target.name;
         let _creating = self.host.creating(name);
-        let mut timeline = Timeline::default();
         let ports = if settings.ports.is_empty() {
             Vec::new()
         } else {
@@ -175,8 +176,16 @@ impl Builder {
         if let (Some(user), None) = (&settings.user, template) {
             prepare_workdir(machine.as_ref(), user, settings.workdir.as_deref()).await?;
         }
-        let guest = guest::probe(machine.as_ref(), workdir, &settings.guest_env(target.intercepts_https)).await?;
-        timeline.lap("guest probe");
+        let settings_env = settings.guest_env(target.intercepts_https);
+        let guest = match template.and_then(|t| t.guest.clone()) {
+            // A fork resumes the template's own machine: what its probe read still holds.
+            Some(probed) if matches!(root, Root::Fork(_)) => guest::GuestInfo::of(probed, &settings_env),
+            _ => {
+                let guest = guest::probe(machine.as_ref(), workdir, &settings_env).await?;
+                timeline.lap("guest probe");
+                guest
+            }
+        };
         self.progress.report("boot", format!("microVM {name} is up after {} ms", started.elapsed().as_millis()));
         if template.is_none() {
             run_bootstrap_pre_commands(machine.as_ref(), &guest, settings, &self.progress).await?;

@@ -12,12 +12,14 @@ use super::lifetime::{Lifetime, Ownership};
 use super::pool::{BoxFuture, Maker, PoolStatus, WarmPool};
 use super::record::SessionRecord;
 use super::session::Session;
+use super::template::usable_template;
 use crate::cancel::Cancel;
 use crate::error::{Error, ErrorCode, Result};
 use crate::image::ImageSource;
 use crate::naming;
+use crate::progress::Timeline;
 use crate::settings::CreateSettings;
-use crate::snapshots::{TemplateRecord, TemplateStore};
+use crate::snapshots::TemplateStore;
 
 /// Members are made for a template key, or (`None`) booted from the image.
 pub type PoolKey = Option<String>;
@@ -35,13 +37,15 @@ pub(super) struct SessionPool {
 #[derive(Clone)]
 pub struct MemberPlan {
     pub source: ImageSource,
-    pub template: Option<TemplateRecord>,
+    /// The key of the template members fork from, looked up when each is made: a create
+    /// that takes a member needs no lookup of its own.
+    pub template_key: Option<String>,
     pub workspace: Option<std::path::PathBuf>,
 }
 
 impl MemberPlan {
     fn key(&self) -> PoolKey {
-        self.template.as_ref().map(|t| t.key.clone())
+        self.template_key.clone()
     }
 }
 
@@ -107,8 +111,8 @@ impl SessionPool {
             return Err(err);
         }
         SessionRecord::remove(cache_root, member.sandbox_name());
-        if let Some(template) = &plan.template {
-            TemplateStore::new(cache_root).touch(&template.key);
+        if let Some(key) = &plan.template_key {
+            TemplateStore::new(cache_root).touch(key);
         }
         builder.progress.report("pool", format!("session {name} takes warm microVM {}", member.sandbox_name()));
         Ok(Some(member.handed_over(name.to_owned(), session_id.to_owned())))
@@ -138,9 +142,14 @@ async fn make_member(
     plan: &MemberPlan,
     cancel: &Cancel,
 ) -> Result<Session> {
-    let _template_hold = match &plan.template {
-        Some(t) => Some(cancel.guard(TemplateStore::new(builder.host.cache_root()).lock_shared(&t.key)).await?),
-        None => None,
+    // Held until the member has booted, so that pruning cannot remove the template meanwhile; a
+    // template gone since the plan was made gives a cold member (the create then runs the setup).
+    let (template, _template_hold) = match (&plan.template_key, &plan.source) {
+        (Some(key), ImageSource::Reference(image_ref)) => {
+            let hold = cancel.guard(TemplateStore::new(builder.host.cache_root()).lock_shared(key)).await?;
+            (usable_template(&builder.host, key, image_ref).await, Some(hold))
+        }
+        _ => (None, None),
     };
     let target = Target {
         name: &naming::anonymous_name(),
@@ -152,7 +161,8 @@ async fn make_member(
         workspace: plan.workspace.as_deref(),
         is_template: false,
     };
-    let member = builder.boot_leased(settings, &plan.source, &target, plan.template.as_ref(), cancel).await?;
+    let member =
+        builder.boot_leased(settings, &plan.source, &target, template.as_ref(), Timeline::default(), cancel).await?;
     builder.progress.report("pool", format!("warm microVM {} is ready", member.sandbox_name()));
     Ok(member)
 }

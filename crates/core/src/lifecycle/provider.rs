@@ -17,9 +17,9 @@ use crate::host::Host;
 use crate::image::{self, ImageSource};
 use crate::naming;
 use crate::ports::PortLeases;
-use crate::progress::Progress;
+use crate::progress::{Progress, Timeline};
 use crate::settings::{CreateSettings, PortProtocol, Settings, Shape};
-use crate::snapshots::{self, TemplateStore};
+use crate::snapshots::{self, TemplateLock, TemplateRecord, TemplateStore};
 use crate::vm::VmStatus;
 
 pub struct Provider {
@@ -148,6 +148,18 @@ impl Provider {
         first_create: Option<&dyn FirstCreate>,
         cancel: &Cancel,
     ) -> Result<Ready> {
+        let mut ready = self.ready_image(settings, identity).await?;
+        ready.bootstrapped = match (&ready.template_key, first_create) {
+            (Some(key), Some(setup)) => {
+                self.builder.bootstrap_template(settings, &ready.source, key, setup, cancel).await?
+            }
+            _ => false,
+        };
+        Ok(ready)
+    }
+
+    /// [`Self::ready`] short of the bootstrap: the workspace, the image and the template key.
+    async fn ready_image(&self, settings: &CreateSettings, identity: Option<&str>) -> Result<Ready> {
         settings.secrets.iter().try_for_each(|s| s.host_value().map(drop))?;
         let host = self.host();
         // A wrong path is the caller's to fix, whatever the host can run.
@@ -162,11 +174,7 @@ impl Provider {
             }
             _ => None,
         };
-        let bootstrapped = match (&template_key, first_create) {
-            (Some(key), Some(setup)) => self.builder.bootstrap_template(settings, &source, key, setup, cancel).await?,
-            _ => false,
-        };
-        Ok(Ready { workspace, source, template_key, bootstrapped })
+        Ok(Ready { workspace, source, template_key, bootstrapped: false })
     }
 
     /// Gets a configuration ready ahead of its first session (`npx
@@ -200,18 +208,13 @@ impl Provider {
         first_create: Option<&dyn FirstCreate>,
         cancel: &Cancel,
     ) -> Result<Session> {
-        let host = self.host();
-        let Ready { workspace, source, template_key, .. } =
-            self.ready(settings, identity, first_create, cancel).await?;
-        // A fork holds its template shared until it has booted, so pruning cannot remove it meanwhile.
-        let (template, _template_hold) = match (&template_key, &source) {
-            (Some(key), ImageSource::Reference(image_ref)) => {
-                let hold = cancel.guard(TemplateStore::new(host.cache_root()).lock_shared(key)).await?;
-                (usable_template(host, key, image_ref).await, Some(hold))
-            }
-            _ => (None, None),
-        };
+        let mut timeline = Timeline::default();
+        let Ready { workspace, source, template_key, .. } = self.ready_image(settings, identity).await?;
+        timeline.lap("image");
         let Some(session_id) = session_id else {
+            let (template, _template_hold) =
+                self.template_to_fork(settings, &source, template_key.as_deref(), first_create, cancel).await?;
+            timeline.lap("template lookup");
             let target = Target {
                 name: &naming::anonymous_name(),
                 session_id: None,
@@ -222,17 +225,23 @@ impl Provider {
                 workspace: workspace.as_deref(),
                 is_template: false,
             };
-            return self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await;
+            return self.builder.boot_leased(settings, &source, &target, template.as_ref(), timeline, cancel).await;
         };
         let name = self.session_name(settings, session_id);
         self.clear_existing(&name, session_id, settings.replace).await?;
-        let plan = MemberPlan { source: source.clone(), template: template.clone(), workspace: workspace.clone() };
+        timeline.lap("session id check");
+        // A warm member forked already: the template need not be looked up.
+        let plan =
+            MemberPlan { source: source.clone(), template_key: template_key.clone(), workspace: workspace.clone() };
         if let Some(pool) = &self.pool
             && let Some(session) = pool.take(&self.builder, &plan, &name, session_id)?
         {
             pool.refill(plan);
             return Ok(session.reporting_session_id(self.shape == Shape::SessionFactory));
         }
+        let (template, _template_hold) =
+            self.template_to_fork(settings, &source, template_key.as_deref(), first_create, cancel).await?;
+        timeline.lap("template lookup");
         let target = Target {
             name: &name,
             session_id: Some(session_id),
@@ -243,11 +252,34 @@ impl Provider {
             workspace: workspace.as_deref(),
             is_template: false,
         };
-        let session = self.builder.boot_leased(settings, &source, &target, template.as_ref(), cancel).await?;
+        let session = self.builder.boot_leased(settings, &source, &target, template.as_ref(), timeline, cancel).await?;
         if let Some(pool) = &self.pool {
             pool.refill(plan);
         }
         Ok(session.reporting_session_id(self.shape == Shape::SessionFactory))
+    }
+
+    /// The published template a create forks from, bootstrapped first when
+    /// missing and `first_create` is given; `None` boots cold. The hold keeps
+    /// pruning from removing it until the fork has booted.
+    async fn template_to_fork(
+        &self,
+        settings: &CreateSettings,
+        source: &ImageSource,
+        key: Option<&str>,
+        first_create: Option<&dyn FirstCreate>,
+        cancel: &Cancel,
+    ) -> Result<(Option<TemplateRecord>, Option<TemplateLock>)> {
+        let (Some(key), ImageSource::Reference(image_ref)) = (key, source) else { return Ok((None, None)) };
+        let store = TemplateStore::new(self.host().cache_root());
+        let hold = cancel.guard(store.lock_shared(key)).await?;
+        let template = usable_template(self.host(), key, image_ref).await;
+        let (None, Some(setup)) = (&template, first_create) else { return Ok((template, Some(hold))) };
+        // Bootstrapping locks the template exclusively.
+        drop(hold);
+        self.builder.bootstrap_template(settings, source, key, setup, cancel).await?;
+        let hold = cancel.guard(store.lock_shared(key)).await?;
+        Ok((usable_template(self.host(), key, image_ref).await, Some(hold)))
     }
 
     /// How full the warm pool is; `None` without one.

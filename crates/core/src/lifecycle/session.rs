@@ -141,6 +141,11 @@ impl Session {
         &self.guest.working_directory
     }
 
+    /// What the guest probe read when this session came up.
+    pub(crate) fn probed_guest(&self) -> &crate::guest::Probed {
+        &self.guest.probed
+    }
+
     /// Keeps the microVM's idle timer fresh while this session is held.
     fn start_keepalive(&self, interval: Duration) {
         let task = super::lifetime::keep_alive(Arc::downgrade(&self.machine()), interval);

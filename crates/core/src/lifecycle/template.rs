@@ -137,6 +137,7 @@ impl TemplateBootstrap {
             image: self.image.clone(),
             image_digest: self.image_digest.clone(),
             working_directory,
+            guest: Some(self.session.probed_guest().clone()),
             created_at: now,
             last_used_at: now,
         })?;

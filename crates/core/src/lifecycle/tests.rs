@@ -104,6 +104,26 @@ async fn the_first_session_of_an_identity_bootstraps_a_template_once_and_every_s
 }
 
 #[tokio::test]
+async fn a_fork_takes_its_guest_from_the_template_record_and_probes_only_when_the_record_lacks_it() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "workdir": "/app", "env": { "A": "1" } }));
+    let setup = Setup::default();
+    let first = provider.create_session(Some("a"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(first.forked_from_template());
+    assert_eq!(world.vms.vm(first.sandbox_name()).unwrap().probes, 0, "the template's probe serves its forks");
+    assert_eq!(first.default_working_directory(), "/app");
+    // A record written before templates kept their guest: the fork asks its guest.
+    let store = crate::snapshots::TemplateStore::new(&world.root);
+    let mut record = store.all().pop().unwrap();
+    record.guest = None;
+    store.publish(&record).unwrap();
+    let second = provider.create_session(Some("b"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(second.forked_from_template());
+    assert_eq!(world.vms.vm(second.sandbox_name()).unwrap().probes, 1);
+    assert_eq!(second.probed_guest(), first.probed_guest());
+}
+
+#[tokio::test]
 async fn a_failed_setup_publishes_no_template_and_leaves_no_microvm() {
     let world = World::new();
     let provider = world.provider(json!({ "image": "alpine" }));
@@ -259,6 +279,34 @@ async fn a_warm_pool_hands_a_ready_member_to_the_next_create_and_refills() {
     assert!(record.creator.is_none(), "the handed-over session is resumable");
     provider.close().await;
     assert!(world.vms.vm(&member).is_some(), "closing the pool leaves handed-over sessions alone");
+}
+
+#[tokio::test]
+async fn warm_pool_members_fork_the_identitys_template_and_boot_cold_once_it_is_gone() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "warmPool": { "size": 1 } }));
+    let setup = Setup::default();
+    let ready_member = || async {
+        while provider.pool_status().unwrap().ready == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let taken: Vec<String> = SessionRecord::all(&world.root).into_iter().filter_map(|r| r.sandbox).collect();
+        let member = world.vms.names_now().into_iter().find(|n| crate::naming::is_anonymous(n) && !taken.contains(n));
+        world.vms.vm(&member.unwrap()).unwrap()
+    };
+    provider.create_session(Some("a"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(ready_member().await.root.starts_with("fork:"), "members fork the template");
+    let store = crate::snapshots::TemplateStore::new(&world.root);
+    let key = store.all().pop().unwrap().key;
+    let b = provider.create_session(Some("b"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(b.forked_from_template());
+    // Pruned while the pool refills: the next member cannot fork, and the create that takes it runs the setup.
+    store.remove(&key);
+    assert!(ready_member().await.root.starts_with("image:"), "a member of a template gone boots cold");
+    let c = provider.create_session(Some("c"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
+    assert!(!c.forked_from_template());
+    assert_eq!(setup.runs.load(Ordering::SeqCst), 2, "the template's bootstrap and the cold member's own");
+    provider.close().await;
 }
 
 #[tokio::test]

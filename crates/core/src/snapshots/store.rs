@@ -24,6 +24,10 @@ pub struct TemplateRecord {
     /// whose image tag now points elsewhere is stale.
     pub image_digest: Option<String>,
     pub working_directory: String,
+    /// The template microVM's guest as probed: its forks start from that very machine, so they
+    /// skip the probe's round trip. Absent in records written before it was kept.
+    #[serde(default)]
+    pub guest: Option<crate::guest::Probed>,
     pub created_at: u64,
     pub last_used_at: u64,
 }
@@ -163,6 +167,7 @@ mod tests {
             image: "img".to_owned(),
             image_digest: None,
             working_directory: "/w".to_owned(),
+            guest: None,
             created_at: 1,
             last_used_at: 1,
         }

@@ -26,6 +26,8 @@ pub struct FakeVm {
     pub detached: bool,
     /// The host directory bound at the workdir.
     pub workspace: Option<std::path::PathBuf>,
+    /// Guest probes run in it (as the session's user).
+    pub probes: usize,
 }
 
 #[derive(Default)]
@@ -123,7 +125,10 @@ impl Vms for FakeVms {
                 let next = state.next_boots.pop_front();
                 let running = next.is_none();
                 let workspace = spec.workspace.map(std::path::Path::to_path_buf);
-                state.vms.insert(spec.name.to_owned(), FakeVm { running, root, detached: spec.detached, workspace });
+                state.vms.insert(
+                    spec.name.to_owned(),
+                    FakeVm { running, root, detached: spec.detached, workspace, probes: 0 },
+                );
                 if running {
                     let listeners = spec
                         .ports
@@ -227,6 +232,9 @@ impl Machine for FakeMachine {
                 let mut state = self.state.lock().unwrap();
                 state.calls.push(format!("probe-as-root {} {script}", self.name));
                 return Ok(Output::default());
+            }
+            if let Some(vm) = self.state.lock().unwrap().vms.get_mut(&self.name) {
+                vm.probes += 1;
             }
             let workdir = env.get("W").filter(|w| !w.is_empty()).map_or("/root", String::as_str);
             let fields = [workdir, "/root", "/usr/bin:/bin", "C.UTF-8", "0", "/bin/bash", "0"];
