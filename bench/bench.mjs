@@ -172,8 +172,8 @@ const forkOnce = async () => {
   await s.run({ command: 'true' });
   return s;
 };
-// Where one fork's time goes: our steps from the boot's `timeline` event (the runtime's restore is
-// one of them), the rest of createSession (template lookup, settings) and the first run.
+// Where one fork's time goes: the core's steps from the create's `timeline` event (the runtime's
+// restore is one of them), what createSession spends outside the core (JS, napi) and the first run.
 const forkTimeline = await attempt('fork timeline', async () => {
   const t0 = now();
   const s = await provider.createSession({ identity, onFirstCreate });
@@ -187,7 +187,7 @@ const forkTimeline = await attempt('fork timeline', async () => {
     return { step, ms: Number(value) };
   });
   const ours = steps.reduce((sum, x) => sum + x.ms, 0);
-  steps.unshift({ step: 'createSession before the boot (template lookup, settings)', ms: t1 - t0 - ours });
+  steps.unshift({ step: 'createSession outside the core (JS, napi)', ms: t1 - t0 - ours });
   steps.push({ step: "first `run('true')`", ms: t2 - t1 });
   return { totalMs: t2 - t0, steps };
 });
@@ -343,6 +343,7 @@ const rows = [
   row('file', `${FILE_MIB} MiB write + read`, m('file'), 'raw `fs()` write + read', m('rawFile'), '<= 1.10'),
   row('cold', 'cold `createSession` + first `run`', m('cold'), 'raw `create` + first exec', m('rawCold'), '<= 1.10'),
   row('fork', 'forked `createSession` + first `run`', m('fork'), 'raw forked restore + first exec', m('rawFork'), '<= 1.10'),
+  row('fork-round-trips', "forked `createSession` + first `run`, in round trips", m('fork'), "one `run('true')`", m('runTrue'), '<= 10'),
   row('fork-vs-cold', 'cold `createSession` / forked one (speed-up)', m('cold'), 'forked `createSession`', m('fork'), '>= 10'),
   row('pool', 'warm-pool handover (`createSession`)', m('handover'), "one `run('true')` in it", m('handoverRun'), '<= 1.5'),
   row('resume-stopped', '`resumeSession` of a stopped session + first `run`', m('resumeStopped'), 'raw start + first exec', m('rawStart'), null),
