@@ -126,6 +126,7 @@ impl Builder {
             idle_timeout_secs: target.lifetime.idle_timeout_secs,
             secrets: settings.secrets.clone(),
             workspace: None,
+            guest: None,
         };
         // Saved before booting, so that an orphan is found even if this process dies mid-boot.
         record.save(self.host.cache_root())?;
@@ -190,8 +191,13 @@ impl Builder {
         if template.is_none() {
             run_bootstrap_pre_commands(machine.as_ref(), &guest, settings, &self.progress).await?;
         }
-        SessionRecord { working_directory: guest.working_directory.clone(), workspace: workspace.clone(), ..record }
-            .save(self.host.cache_root())?;
+        SessionRecord {
+            working_directory: guest.working_directory.clone(),
+            workspace: workspace.clone(),
+            guest: Some(guest.probed.clone()),
+            ..record
+        }
+        .save(self.host.cache_root())?;
         timeline.lap("record");
         Ok(Session::new(SessionParts {
             workspace,

@@ -104,6 +104,7 @@ impl SessionPool {
             idle_timeout_secs: member_lifetime(settings).idle_timeout_secs,
             secrets: settings.secrets.clone(),
             workspace: member.workspace().cloned(),
+            guest: Some(member.probed_guest().clone()),
         };
         if let Err(err) = record.save(cache_root) {
             let maker = self.maker();

@@ -422,7 +422,10 @@ pub(super) async fn resume_record(
             if let Some(w) = record.workspace.as_ref().filter(|w| w.mode == crate::workspace::WorkspaceMode::Overlay) {
                 super::builder::mount_overlay(machine.as_ref(), w, None).await?;
             }
-            let guest = crate::guest::probe(machine.as_ref(), Some(&record.working_directory), &env).await?;
+            let guest = match record.guest.clone() {
+                Some(probed) => crate::guest::GuestInfo::of(probed, &env),
+                None => crate::guest::probe(machine.as_ref(), Some(&record.working_directory), &env).await?,
+            };
             Ok((machine, guest))
         })
         .await?;

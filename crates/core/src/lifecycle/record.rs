@@ -53,6 +53,10 @@ pub struct SessionRecord {
     /// after a restart, and diffed against it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<crate::workspace::BoundWorkspace>,
+    /// What the guest probe read when the session came up: a resume (the same disk and user)
+    /// skips the probe's round trip. Absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<crate::guest::Probed>,
 }
 
 fn store(cache_root: &Path) -> JsonDir {

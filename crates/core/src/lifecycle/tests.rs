@@ -247,6 +247,27 @@ async fn resume_reattaches_a_running_session_starts_a_stopped_one_and_refuses_a_
 }
 
 #[tokio::test]
+async fn a_resume_takes_the_guest_from_the_session_record_and_probes_only_when_the_record_lacks_it() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine", "workdir": "/app" }));
+    let created = provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
+    let name = created.sandbox_name().to_owned();
+    assert_eq!(world.vms.vm(&name).unwrap().probes, 1, "the boot probes once");
+    let running = provider.resume_session("a", &Cancel::never()).await.unwrap();
+    created.stop().await.unwrap();
+    let restarted = provider.resume_session("a", &Cancel::never()).await.unwrap();
+    assert_eq!(world.vms.vm(&name).unwrap().probes, 1, "neither a reattach nor a restart probes again");
+    assert_eq!(running.probed_guest(), created.probed_guest());
+    assert_eq!(restarted.default_working_directory(), "/app");
+    // A record written before records kept the guest: the resume asks the guest.
+    let record = SessionRecord { guest: None, ..SessionRecord::load(&world.root, &name).unwrap() };
+    record.save(&world.root).unwrap();
+    let asked = provider.resume_session("a", &Cancel::never()).await.unwrap();
+    assert_eq!(world.vms.vm(&name).unwrap().probes, 2);
+    assert_eq!(asked.probed_guest(), created.probed_guest());
+}
+
+#[tokio::test]
 async fn stop_removes_a_session_without_an_id_and_keeps_a_resumable_one() {
     let world = World::new();
     let provider = world.provider(json!({ "image": "alpine" }));
