@@ -11,6 +11,7 @@
 //!   raw_sdk_bench ops <sandbox> <iterations> <file MiB>   exec round trips and a file write + read
 //!   raw_sdk_bench create <image> <memory MiB>           cold create of a new sandbox (then removed)
 //!   raw_sdk_bench fork <template key>                   forked restore of a template's snapshot (then removed)
+//!   raw_sdk_bench forks <template key> <count>          that many at once, the wall clock of all (then removed)
 //!   raw_sdk_bench start <sandbox>                       start of a stopped sandbox (left running)
 //!   raw_sdk_bench connect <sandbox>                     lookup of a running sandbox and connect
 //!
@@ -92,6 +93,33 @@ async fn fork(key: &str) -> Result<String> {
     Ok(json)
 }
 
+/// `count` forked restores at once, each to its first exec: the wall clock of all.
+async fn forks(key: &str, count: usize) -> Result<String> {
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let (snapshot, name) = (snapshots::snapshot_name(key), unique(&format!("fork{i}")));
+        set.spawn(async move {
+            let sandbox = Sandbox::restore(snapshot).name(name).forked().restore().await?;
+            sandbox.exec_with("true", |o| o.stdin_bytes(Vec::new())).await?;
+            Ok::<_, microsandbox::MicrosandboxError>(sandbox)
+        });
+    }
+    let all = set.join_all().await;
+    let wall = ms_since(started);
+    let mut failure = None;
+    for sandbox in all {
+        match sandbox {
+            Ok(s) => s.destroy().await?,
+            Err(e) => failure = Some(e),
+        }
+    }
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(format!("{{\"forksMs\":{wall:.1}}}")),
+    }
+}
+
 async fn start(name: &str) -> Result<String> {
     let started = Instant::now();
     Sandbox::get(name).await?.start_detached().await?;
@@ -115,6 +143,7 @@ async fn request(args: &[String]) -> Result<String> {
         "ops" => ops(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await?,
         "create" => create(arg(1)?, arg(2)?.parse()?).await?,
         "fork" => fork(arg(1)?).await?,
+        "forks" => forks(arg(1)?, arg(2)?.parse()?).await?,
         "start" => start(arg(1)?).await?,
         "connect" => connect(arg(1)?).await?,
         other => return Err(format!("unknown mode {other}").into()),
