@@ -111,11 +111,13 @@ fn remove_placeholder(placeholder: Option<std::path::PathBuf>) {
 /// The published template for `key`, unless its image has changed since.
 pub(super) async fn usable_template(host: &Host, key: &str, image_ref: &str) -> Option<TemplateRecord> {
     let record = TemplateStore::new(host.cache_root()).get(key)?;
-    let current = host.vms().image_digest(image_ref).await;
+    // Two runtime lookups, independent: at once.
+    let vms = host.vms();
+    let (current, exists) = tokio::join!(vms.image_digest(image_ref), vms.snapshot_exists(&record.snapshot));
     if record.image_digest.is_some() && current.is_some() && record.image_digest != current {
         return None;
     }
-    host.vms().snapshot_exists(&record.snapshot).await.then_some(record)
+    exists.then_some(record)
 }
 
 impl TemplateBootstrap {
