@@ -15,7 +15,11 @@ IMAGE_CONFIG="{\"Env\":[\"PATH=$PATH_IN_IMAGE\",\"LANG=C.UTF-8\"],\"Cmd\":[\"bas
 # version in our devDependencies), the directory and the pnpm command it runs them with.
 ADAPTER_BRIDGE="$here/../../node_modules/@ai-sdk/harness-claude-code/dist/bridge"
 ADAPTER_BOOTSTRAP_DIR=/tmp/harness/claude-code
-HASH_FILES=("$ADAPTER_BRIDGE/package.json" "$ADAPTER_BRIDGE/pnpm-lock.yaml")
+# The same for the Codex adapter (vendored in the test fixture __test__/fixtures/codex), whose
+# bootstrap directory is relative to the session's working directory, the image's /workspace.
+CODEX_BRIDGE="$here/../../__test__/fixtures/codex/node_modules/@ai-sdk/harness-codex/dist/bridge"
+CODEX_BOOTSTRAP_DIR=/workspace/.harness-bootstrap/codex
+HASH_FILES=("$ADAPTER_BRIDGE/package.json" "$ADAPTER_BRIDGE/pnpm-lock.yaml" "$CODEX_BRIDGE/package.json" "$CODEX_BRIDGE/pnpm-lock.yaml")
 
 # npm_install_global TGZ NAME BIN...: unpack a registry tarball the way `npm i -g` lays it out.
 npm_install_global() {
@@ -88,22 +92,24 @@ EOF
   umount "$rootfs/proc"
   # The checks leave caches and logs in $HOME; the image should not carry them.
   rm -rf "$rootfs"/root/{.npm,.cache,.local,.config} "$rootfs"/tmp/* "$rootfs"/tmp/.[!.]*
-  preinstall_adapter_bridge "$rootfs"
+  preinstall_bridge "$rootfs" "$ADAPTER_BRIDGE" "$ADAPTER_BOOTSTRAP_DIR"
+  preinstall_bridge "$rootfs" "$CODEX_BRIDGE" "$CODEX_BOOTSTRAP_DIR"
   # An unprivileged user for sessions that set `user: 'agent'` (the image's USER stays root, the
-  # default). The bridge's directory is theirs, as the adapter's bootstrap would have made it.
+  # default). The bridges' directories are theirs, as the adapters' bootstraps would have made them.
   chroot "$rootfs" useradd --create-home --uid 1000 --user-group --shell /bin/bash agent
-  chown -R 1000:1000 "$rootfs$ADAPTER_BOOTSTRAP_DIR" "$rootfs/tmp/harness"
+  chown -R 1000:1000 "$rootfs$ADAPTER_BOOTSTRAP_DIR" "$rootfs/tmp/harness" "$rootfs/workspace/.harness-bootstrap"
 }
 
-# TEST IMAGE ONLY. The adapter's bridge dependencies (Claude Code and its agent SDK, about 300 MB)
-# installed by the adapter's own command at its own path, so that its bootstrap in the guest, which
-# runs unmodified, finds them up to date instead of downloading them. Under our emulated test host a
-# download that size inside a microVM crashes the emulator (scripts/vmhost/README.md).
-preinstall_adapter_bridge() {
-  local rootfs="$1" dir="$ADAPTER_BOOTSTRAP_DIR"
-  log "pre-installing the Claude Code adapter's bridge dependencies in $dir"
+# TEST IMAGE ONLY. An adapter's bridge dependencies (Claude Code and its agent SDK, about 300 MB; the
+# Codex CLI, about 350 MB) installed by the adapter's own command at its own path, so that its
+# bootstrap in the guest, which runs unmodified, finds them up to date instead of downloading them.
+# Under our emulated test host a download that size inside a microVM crashes the emulator
+# (scripts/vmhost/README.md).
+preinstall_bridge() {
+  local rootfs="$1" bridge="$2" dir="$3"
+  log "pre-installing the bridge dependencies of $bridge in $dir"
   install -d "$rootfs$dir"
-  cp "$ADAPTER_BRIDGE/package.json" "$ADAPTER_BRIDGE/pnpm-lock.yaml" "$rootfs$dir/"
+  cp "$bridge/package.json" "$bridge/pnpm-lock.yaml" "$rootfs$dir/"
   # The chroot borrows the host's DNS and CA bundle (ours re-signs TLS) for this one command.
   cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/tmp/host-ca.pem"
