@@ -47,6 +47,11 @@ elif [ "$what" = all ] || [ "$what" = integration ] || [ "$what" = stress ] || [
   [ "$what" = e2e ] && dir=__test__/e2e
   source scripts/images/test-env.sh
   echo "== test images ready in $((SECONDS - t)) s"
+  # agents.spec drives the useChat example app: built here, outside the (slow) test VM.
+  if [ "$what" != stress ] && [ "$what" != e2e ]; then
+    bash scripts/next-chat.sh build
+    echo "== examples/next-chat built in $((SECONDS - t)) s"
+  fi
   suite=(npx vitest run --reporter=verbose --reporter=json --reporter=./__test__/support/passed-tests.ts)
   # One vitest per file, where KVM cannot boot microVMs each in a new QEMU TCG VM (run-in-vm.sh
   # --auto). The emulator's nested SVM is not stable (scripts/vmhost/README.md): a file whose test

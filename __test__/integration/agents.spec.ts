@@ -1,10 +1,13 @@
-// The real Claude Code agent end to end (issue #11): HarnessAgent from @ai-sdk/harness with the
-// published @ai-sdk/harness-claude-code adapter, unmodified, in real microVMs. The adapter's own
-// bootstrap runs in the guest: it writes its bridge, runs its `pnpm install` (the harness test image
-// carries the result of that same command, so it finds everything up to date: scripts/images), runs
-// Claude Code's installer and `claude --version`. The model is a local fake Anthropic Messages API
-// (__test__/support/fake-anthropic.mjs).
-import { execFile } from 'node:child_process';
+// The real coding agents end to end, in real microVMs: HarnessAgent from @ai-sdk/harness with the
+// published @ai-sdk/harness-claude-code adapter (issue #11), and the Codex adapter with its own harness
+// from the vendored pair in __test__/fixtures/codex (issue #25), both unmodified. Each adapter's own
+// bootstrap runs in the guest: it writes its bridge and runs its `pnpm install` (the harness test image
+// carries the result of that same command, so it finds everything up to date: scripts/images); Claude
+// Code's also runs its installer and `claude --version`. The models are local fakes of the Anthropic
+// Messages API and the OpenAI Responses API (__test__/support/fake-anthropic.mjs, fake-openai.mjs).
+// The last part drives the useChat example app (examples/next-chat) in a real headless Chromium.
+// One file, so all share one test VM, and the app's sessions fork from the Claude Code template.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -12,10 +15,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MicrosandboxSession } from '../../index.js';
-import { createMicrosandboxNetworkSandboxSession, resumeMicrosandboxNetworkSandboxSession } from '../../index.js';
+import {
+  createMicrosandboxNetworkSandboxSession,
+  prepareMicrosandboxSandboxTemplate,
+  resumeMicrosandboxNetworkSandboxSession,
+} from '../../index.js';
 import { bridgePids, claudeAgent, claudeSandboxSettings, sandboxOf as sandboxOfUntyped } from '../support/claude-agent.mjs';
 import { harnessImage, ourSandboxes } from '../support/env.js';
 import { startFakeAnthropic } from '../support/fake-anthropic.mjs';
+import { startFakeOpenAI } from '../support/fake-openai.mjs';
+import { bridgePids as codexBridgePids, codexAgent, sandboxOf as codexSandboxOf } from '../fixtures/codex/codex-agent.mjs';
 
 type FakeApi = Awaited<ReturnType<typeof startFakeAnthropic>>;
 const run = promisify(execFile);
@@ -66,6 +75,11 @@ const timings: Record<string, number> = {};
 const sandboxOf = (s: unknown) => sandboxOfUntyped(s) as MicrosandboxSession;
 
 beforeAll(async () => {
+  // The harness image (about 1 GB: Claude Code and the Codex CLI) is loaded once per machine. On a new
+  // one that takes over 20 minutes under emulation, which no test's own time should include.
+  const t0 = Date.now();
+  await prepareMicrosandboxSandboxTemplate({ image: harnessImage() });
+  timings['harnessImage.ready'] = Date.now() - t0;
   api = await startFakeAnthropic({ host: '127.0.0.1' });
   ({ agent, provider, identities, template } = claudeAgent({
     image: harnessImage(),
@@ -74,7 +88,7 @@ beforeAll(async () => {
     bootstrapHash: runId,
     onBootstrap: async () => void bootstraps++,
   }));
-});
+}, 3_000_000);
 
 afterAll(async () => {
   console.log(`timings (ms): ${JSON.stringify(timings)}`);
@@ -332,5 +346,250 @@ describe('Claude Code in a microVM through HarnessAgent', () => {
     live.delete(sandboxSession);
     expect(name).not.toBe('');
     expectNothingLeft(name);
+  });
+});
+
+describe('Codex in a microVM through HarnessAgent', () => {
+  // A key the fake API expects; worthless anywhere else. Never a real credential.
+  const FAKE_OPENAI_KEY = `sk-fake-openai-${randomUUID()}`;
+  let openai: Awaited<ReturnType<typeof startFakeOpenAI>>;
+  let codex: ReturnType<typeof codexAgent>;
+  let codexBootstraps = 0;
+  let codexBootstrapsAfterFirst = 0;
+  const codexTimings: Record<string, number> = {};
+  const bootstrapHash = `codex-${runId}`;
+
+  beforeAll(async () => {
+    openai = await startFakeOpenAI({ host: '127.0.0.1' });
+    codex = codexAgent({
+      image: harnessImage(),
+      apiPort: openai.port,
+      apiKey: FAKE_OPENAI_KEY,
+      bootstrapHash,
+      onBootstrap: async () => void codexBootstraps++,
+      onProgress: ({ phase, message }: { phase: string; message: string }) => console.log(`[codex] [${phase}] ${message}`),
+    });
+  });
+
+  afterAll(async () => {
+    console.log(`codex timings (ms): ${JSON.stringify(codexTimings)}`);
+    await openai?.close();
+  });
+
+  /** createSession + one generate, timed. */
+  async function codexTurn(label: string, file: string, word: string) {
+    const sessionId = `codex-${label}-${randomUUID().slice(0, 8)}`;
+    const t0 = Date.now();
+    const session = await codex.agent.createSession({ sessionId });
+    live.add(session);
+    const created = Date.now();
+    const result = await codex.agent.generate({ session, prompt: `Please create ${file} containing ${word}` });
+    const answered = Date.now();
+    codexTimings[`${label}.createSession`] = created - t0;
+    codexTimings[`${label}.firstTurn`] = answered - created;
+    codexTimings[`${label}.firstAnswer`] = answered - t0;
+    console.log(`codex ${label}: createSession ${created - t0} ms, first turn ${answered - created} ms, first answer ${answered - t0} ms`);
+    return { session, result, sessionId, sandbox: codexSandboxOf(session) as MicrosandboxSession };
+  }
+
+  /** The agent-loop request whose newest input item is a shell call's output containing `needle`. */
+  const shellOutputRequest = (needle: string) =>
+    openai.agentRequests().find((r) => {
+      const last = r.body.input?.at(-1);
+      return last?.type === 'function_call_output' && JSON.stringify(last).includes(needle);
+    });
+
+  it('C1. a first turn: the real Codex CLI calls its shell tool, the output reaches the model API, the file is in the guest', { timeout: 1_500_000 }, async () => {
+    const cold = await codexTurn('cold', 'cx-1.txt', 'codex-1');
+    try {
+      expect(cold.result.text).toContain('Created cx-1.txt');
+      expect(cold.result.text).toContain('codex-1');
+      const withOutput = shellOutputRequest('codex-1');
+      expect(withOutput, 'the fake API never received the shell output').toBeDefined();
+      // Every model request carried exactly the key the adapter was configured with.
+      for (const r of openai.requests) expect(r.headers.authorization).toBe(`Bearer ${FAKE_OPENAI_KEY}`);
+      const workDir = `${cold.sandbox.defaultWorkingDirectory}/codex-${cold.sessionId}`;
+      expect(await cold.sandbox.readTextFile({ path: `${workDir}/cx-1.txt` })).toBe('codex-1\n');
+      // The bootstrap and the turn ran unprivileged: the bridge and the file its shell wrote.
+      const [pid] = await codexBridgePids(cold.sandbox);
+      const who = await cold.sandbox.run({ command: `id -u; stat -c %u /proc/${pid} ${workDir}/cx-1.txt` });
+      expect(who.stdout.split('\n').filter(Boolean)).toEqual(['1000', '1000', '1000']);
+      if (!rerun) expect(codexBootstraps).toBeGreaterThanOrEqual(1);
+      codexBootstrapsAfterFirst = codexBootstraps;
+    } finally {
+      await cold.session.destroy();
+      live.delete(cold.session);
+    }
+  });
+
+  it('C2. a second session of the same identity forks from the template: no second bootstrap, and it starts faster', { timeout: 900_000 }, async () => {
+    const forked = await codexTurn('forked', 'cx-2.txt', 'codex-2');
+    const name = forked.sandbox.id;
+    try {
+      expect(forked.result.text).toContain('Created cx-2.txt');
+      expect(shellOutputRequest('codex-2')).toBeDefined();
+      const workDir = `${forked.sandbox.defaultWorkingDirectory}/codex-${forked.sessionId}`;
+      expect(await forked.sandbox.readTextFile({ path: `${workDir}/cx-2.txt` })).toBe('codex-2\n');
+      expect(codexBootstraps).toBe(codexBootstrapsAfterFirst);
+      if (codexBootstrapsAfterFirst > 0) expect(codexTimings['forked.createSession']).toBeLessThan(codexTimings['cold.createSession']);
+    } finally {
+      await forked.session.destroy();
+      live.delete(forked.session);
+    }
+    expectNothingLeft(name);
+  });
+
+  it('C3. detach in one process, resume in another: the same bridge continues the thread', { timeout: 1_200_000 }, async () => {
+    const sessionId = `codex-detached-${randomUUID().slice(0, 8)}`;
+    const child = join(import.meta.dirname, '../fixtures/codex/codex-agent.mjs');
+    const t0 = Date.now();
+    const { stdout } = await run(
+      process.execPath,
+      [child, harnessImage(), String(openai.port), bootstrapHash, sessionId, 'cx-c1.txt', 'codex-c1'],
+      { timeout: 900_000, env: { ...process.env, FAKE_OPENAI_KEY } },
+    ).catch((e) => {
+      // Its stdout holds the bridge token: say only whether it got as far as printing the state.
+      const printed = /"state"/.test(String(e.stdout ?? ''));
+      throw new Error(
+        `the first process failed (${e.signal ?? `exit ${e.code}`}) ${printed ? 'after' : 'before'} detaching; its stderr ends with:\n${String(e.stderr ?? '').slice(-2000)}`,
+      );
+    });
+    codexTimings['child.firstAnswer'] = Date.now() - t0;
+    // stdout carries the resume state with the bridge token: parsed, never logged.
+    const fromChild = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(fromChild.text).toContain('Created cx-c1.txt');
+    expect(fromChild.pids).toHaveLength(1);
+
+    const before = openai.agentRequests().length;
+    const resumed = await codex.agent.createSession({ sessionId, resumeFrom: fromChild.state });
+    live.add(resumed);
+    const sandbox = codexSandboxOf(resumed) as MicrosandboxSession;
+    try {
+      expect(sandbox.id).toBe(fromChild.name);
+      expect(await codexBridgePids(sandbox)).toEqual(fromChild.pids); // attached to the running bridge
+      const result = await codex.agent.generate({ session: resumed, prompt: 'Please create cx-c2.txt containing codex-c2' });
+      expect(result.text).toContain('Created cx-c2.txt');
+      // Codex resumed its thread: the new turn's requests carry the first turn's conversation.
+      const newRequests = openai.agentRequests().slice(before);
+      expect(newRequests.some((r) => JSON.stringify(r.body.input).includes('codex-c1'))).toBe(true);
+      const workDir = `${sandbox.defaultWorkingDirectory}/codex-${sessionId}`;
+      expect(await sandbox.readTextFile({ path: `${workDir}/cx-c2.txt` })).toBe('codex-c2\n');
+      expect(codexBootstraps).toBe(codexBootstrapsAfterFirst); // the child forked from the same template
+    } finally {
+      await resumed.destroy();
+      live.delete(resumed);
+    }
+    expectNothingLeft(fromChild.name);
+  });
+});
+
+describe('The useChat example (examples/next-chat) in a real browser', () => {
+  const app = join(import.meta.dirname, '../../examples/next-chat');
+  const artifacts = join(import.meta.dirname, '../../test-artifacts');
+  let server: ChildProcess | undefined;
+  let url = '';
+  const serverLog: string[] = [];
+  const chatIds: string[] = [];
+  const chatData = mkdtempSync(join(tmpdir(), 'aisdk-chats-'));
+
+  beforeAll(async () => {
+    // Built by scripts/test.sh before the test VM starts (scripts/next-chat.sh).
+    expect(existsSync(join(app, '.next/BUILD_ID')), 'examples/next-chat is not built: bash scripts/next-chat.sh build').toBe(true);
+    const { onProgress: _, ...settings } = claudeSandboxSettings(api.port);
+    // A file: the host CA bundle in the settings is more than an environment variable may hold.
+    const settingsFile = join(chatData, 'microsandbox-settings.json');
+    writeFileSync(settingsFile, JSON.stringify({ image: harnessImage(), ...settings }), { mode: 0o600 });
+    const port = 3000 + Math.floor(Math.random() * 900);
+    server = spawn(join(app, 'node_modules/.bin/next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: app,
+      env: {
+        ...process.env,
+        ANTHROPIC_API_KEY: FAKE_KEY,
+        ANTHROPIC_BASE_URL: `http://host.microsandbox.internal:${api.port}`,
+        // The agent tests' settings and bootstrap hash: the app's chats fork from their template.
+        MICROSANDBOX_SETTINGS_FILE: settingsFile,
+        CLAUDE_CODE_SETTINGS: JSON.stringify({ startupTimeoutMs: 300_000 }),
+        HARNESS_BOOTSTRAP_HASH: runId,
+        CHAT_DATA_DIR: chatData,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [server.stdout!, server.stderr!]) stream.on('data', (d) => serverLog.push(String(d)));
+    url = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const up = await fetch(url, { redirect: 'manual' }).then(() => true, () => false);
+      if (up) break;
+      if (i > 240 || server.exitCode !== null) throw new Error(`next start did not come up:\n${serverLog.join('').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    server?.kill('SIGTERM');
+    // The chats' microVMs: resumed by id and removed.
+    for (const id of chatIds) await provider.resumeSession({ sessionId: id }).then((s) => s.destroy()).catch(() => {});
+  });
+
+  it('a prompt typed in the page streams the answer and the tool call; after a reload the conversation is there and continues in the same microVM', { timeout: 1_500_000 }, async () => {
+    const { default: puppeteer } = await import('puppeteer-core');
+    mkdirSync(artifacts, { recursive: true });
+    const browser = await puppeteer.launch({
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      headless: true,
+      // Root in a test VM: Chromium's own sandbox needs user namespaces it does not get there.
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+      protocolTimeout: 900_000,
+    });
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(900_000);
+      await page.goto(url);
+      const chatId = new URL(page.url()).searchParams.get('id')!;
+      expect(chatId).toMatch(/^[0-9a-f-]{36}$/);
+      chatIds.push(chatId);
+      const ask = async (prompt: string, answer: string) => {
+        const before = await page.$$eval('[data-testid=message-assistant]', (els) => els.length);
+        await page.type('input[name=prompt]', prompt);
+        await page.keyboard.press('Enter');
+        await page.waitForFunction(
+          (n, text) => {
+            const answers = document.querySelectorAll('[data-testid=message-assistant]');
+            return answers.length > n && answers[answers.length - 1].textContent!.includes(text);
+          },
+          {},
+          before,
+          answer,
+        );
+        // The stream is over when the form takes input again.
+        await page.waitForSelector('button[data-status=ready]');
+      };
+      const t0 = Date.now();
+      await ask('Please create chat-1.txt containing hello-chat1', 'Created chat-1.txt: hello-chat1');
+      console.log(`next-chat: first answer in the browser after ${Date.now() - t0} ms`);
+      // The tool call and its result, as useChat rendered them.
+      const tools = await page.$$eval('[data-testid=tool-call]', (els) => els.map((e) => e.textContent));
+      expect(tools.some((t) => t!.includes('hello-chat1') && /bash/i.test(t!))).toBe(true);
+      await page.screenshot({ path: join(artifacts, 'next-chat-first-turn.png'), fullPage: true });
+
+      // The server saves the turn when its stream ends.
+      const saved = join(chatData, `${chatId}.json`);
+      for (let i = 0; !existsSync(saved) && i < 120; i++) await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+      expect(new URL(page.url()).searchParams.get('id')).toBe(chatId);
+      const restored = await page.$$eval('[data-testid=message-assistant]', (els) => els.map((e) => e.textContent));
+      expect(restored.at(-1)).toContain('Created chat-1.txt: hello-chat1');
+      const before = api.agentRequests().length;
+      await ask('Please create chat-2.txt containing hello-chat2', 'Created chat-2.txt: hello-chat2');
+      await page.screenshot({ path: join(artifacts, 'next-chat-after-reload.png'), fullPage: true });
+      // The same Claude Code conversation: the new turn's requests carry the first turn's messages.
+      expect(api.agentRequests().slice(before).some((r) => JSON.stringify(r.body.messages).includes('hello-chat1'))).toBe(true);
+      // And the same microVM: both files are in the chat's working directory.
+      const sandbox = (await provider.resumeSession({ sessionId: chatId })) as MicrosandboxSession;
+      const workDir = `${sandbox.defaultWorkingDirectory}/claude-code-${chatId}`;
+      expect(await sandbox.readTextFile({ path: `${workDir}/chat-1.txt` })).toBe('hello-chat1\n');
+      expect(await sandbox.readTextFile({ path: `${workDir}/chat-2.txt` })).toBe('hello-chat2\n');
+    } finally {
+      await browser.close();
+    }
   });
 });

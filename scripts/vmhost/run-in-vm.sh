@@ -7,13 +7,13 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--auto] [--timeout SECS] [--memory MiB] [--cpus N] [--fresh-scratch] -- command [args...]" >&2
+  echo "usage: $0 [--auto] [--timeout SECS] [--memory MiB] [--cpus N] [--forward PORT] [--fresh-scratch] -- command [args...]" >&2
   exit 2
 }
-timeout=3600 memory=6144 cpus=3 fresh='' auto=''
+timeout=3600 memory=6144 cpus=3 fresh='' auto='' forward=''
 while [ $# -gt 0 ]; do
   case "$1" in
-    --timeout | --memory | --cpus)
+    --timeout | --memory | --cpus | --forward)
       [[ "${2-}" =~ ^[1-9][0-9]*$ ]] || usage
       declare "${1#--}=$2"; shift 2 ;;
     --fresh-scratch) fresh=1; shift ;;
@@ -104,7 +104,7 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg -cp
   -drive "file=$img,format=raw,if=virtio,cache=unsafe"
   -fsdev local,id=hostroot,path=/,security_model=none,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
-  -nic user,model=virtio-net-pci)
+  -nic "user,model=virtio-net-pci${forward:+,hostfwd=tcp:127.0.0.1:$forward-:$forward}")
 tq="$(now)"
 if [ -n "${VMHOST_DEBUG-}" ]; then tail -n +1 -f "$console" >&2 & tpid=$!; fi
 # The first serial port is the command's stdout+stderr; stdin is not forwarded.
