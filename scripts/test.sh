@@ -47,8 +47,12 @@ elif [ "$what" = all ] || [ "$what" = integration ] || [ "$what" = stress ] || [
   [ "$what" = e2e ] && dir=__test__/e2e
   source scripts/images/test-env.sh
   echo "== test images ready in $((SECONDS - t)) s"
-  # agents.spec drives the useChat example app: built here, outside the (slow) test VM.
+  # agents.spec drives the useChat example app in Debian's Chromium: built here, outside the (slow) test VM.
   if [ "$what" != stress ] && [ "$what" != e2e ]; then
+    if ! command -v chromium >/dev/null; then
+      [ "$(id -u)" = 0 ] || { echo "the browser test needs Chromium: sudo apt-get install chromium" >&2; exit 1; }
+      apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y chromium >/dev/null
+    fi
     bash scripts/next-chat.sh build
     echo "== examples/next-chat built in $((SECONDS - t)) s"
   fi
