@@ -19,7 +19,7 @@ pub struct GuestInfo {
     /// Who commands run as: files written through the session are given to them.
     pub uid: u32,
     pub gid: u32,
-    /// What the probe read, kept for a template's record.
+    /// What the probe read, kept in a template's and a session's record.
     pub probed: Probed,
 }
 

@@ -188,9 +188,13 @@ impl Builder {
             }
         };
         self.progress.report("boot", format!("microVM {name} is up after {} ms", started.elapsed().as_millis()));
-        if template.is_none() {
+        // The pre-commands may install what the probe looks for (bash): it asks again after them.
+        let guest = if template.is_none() && !settings.bootstrap_pre_commands.is_empty() {
             run_bootstrap_pre_commands(machine.as_ref(), &guest, settings, &self.progress).await?;
-        }
+            guest::probe(machine.as_ref(), workdir, &settings_env).await?
+        } else {
+            guest
+        };
         SessionRecord {
             working_directory: guest.working_directory.clone(),
             workspace: workspace.clone(),

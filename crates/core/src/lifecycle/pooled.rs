@@ -37,8 +37,8 @@ pub(super) struct SessionPool {
 #[derive(Clone)]
 pub struct MemberPlan {
     pub source: ImageSource,
-    /// The key of the template members fork from, looked up when each is made: a create
-    /// that takes a member needs no lookup of its own.
+    /// The key of the template members fork from, looked up when each is made (a template
+    /// pruned since the plan was made gives a cold member).
     pub template_key: Option<String>,
     pub workspace: Option<std::path::PathBuf>,
 }
@@ -84,10 +84,23 @@ impl SessionPool {
     }
 
     /// A ready member for `plan`, handed over as the session filed under
-    /// `name`; `None` when the pool is empty.
-    pub fn take(&self, builder: &Builder, plan: &MemberPlan, name: &str, session_id: &str) -> Result<Option<Session>> {
+    /// `name`; `None` when the pool is empty, or when its member booted cold
+    /// although a template is there now (made while it was pruned: discarded).
+    pub fn take(
+        &self,
+        builder: &Builder,
+        plan: &MemberPlan,
+        template_usable: bool,
+        name: &str,
+        session_id: &str,
+    ) -> Result<Option<Session>> {
         let settings = &self.settings;
         let Some(member) = self.pool.take(&plan.key()) else { return Ok(None) };
+        if template_usable && !member.forked_from_template() {
+            let maker = self.maker();
+            tokio::spawn(async move { maker.discard(member).await });
+            return Ok(None);
+        }
         let cache_root = builder.host.cache_root();
         let record = SessionRecord {
             name: name.to_owned(),

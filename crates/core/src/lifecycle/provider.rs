@@ -211,10 +211,11 @@ impl Provider {
         let mut timeline = Timeline::default();
         let Ready { workspace, source, template_key, .. } = self.ready_image(settings, identity).await?;
         timeline.lap("image");
+        // Before anything of an existing session is replaced: a bootstrap may take minutes, and fail.
+        let (template, _template_hold) =
+            self.template_to_fork(settings, &source, template_key.as_deref(), first_create, cancel).await?;
+        timeline.lap("template lookup");
         let Some(session_id) = session_id else {
-            let (template, _template_hold) =
-                self.template_to_fork(settings, &source, template_key.as_deref(), first_create, cancel).await?;
-            timeline.lap("template lookup");
             let target = Target {
                 name: &naming::anonymous_name(),
                 session_id: None,
@@ -230,18 +231,14 @@ impl Provider {
         let name = self.session_name(settings, session_id);
         self.clear_existing(&name, session_id, settings.replace).await?;
         timeline.lap("session id check");
-        // A warm member forked already: the template need not be looked up.
         let plan =
             MemberPlan { source: source.clone(), template_key: template_key.clone(), workspace: workspace.clone() };
         if let Some(pool) = &self.pool
-            && let Some(session) = pool.take(&self.builder, &plan, &name, session_id)?
+            && let Some(session) = pool.take(&self.builder, &plan, template.is_some(), &name, session_id)?
         {
             pool.refill(plan);
             return Ok(session.reporting_session_id(self.shape == Shape::SessionFactory));
         }
-        let (template, _template_hold) =
-            self.template_to_fork(settings, &source, template_key.as_deref(), first_create, cancel).await?;
-        timeline.lap("template lookup");
         let target = Target {
             name: &name,
             session_id: Some(session_id),
@@ -422,7 +419,9 @@ pub(super) async fn resume_record(
             if let Some(w) = record.workspace.as_ref().filter(|w| w.mode == crate::workspace::WorkspaceMode::Overlay) {
                 super::builder::mount_overlay(machine.as_ref(), w, None).await?;
             }
-            let guest = match record.guest.clone() {
+            // A running guest is as its record says; a restarted one is asked again (its working
+            // directory may have been on a tmpfs, or deleted).
+            let guest = match record.guest.clone().filter(|_| status == VmStatus::Running) {
                 Some(probed) => crate::guest::GuestInfo::of(probed, &env),
                 None => crate::guest::probe(machine.as_ref(), Some(&record.working_directory), &env).await?,
             };

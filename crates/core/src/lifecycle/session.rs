@@ -146,6 +146,18 @@ impl Session {
         &self.guest.probed
     }
 
+    /// Asks the guest again what the probe reads (a template, after its setup).
+    pub(crate) async fn probe_guest_again(&self) -> Result<crate::guest::Probed> {
+        let working_directory = Some(self.guest.working_directory.as_str());
+        Ok(crate::guest::probe(self.machine().as_ref(), working_directory, &Default::default()).await?.probed)
+    }
+
+    /// The shell commands run with.
+    #[cfg(test)]
+    pub(crate) fn shell(&self) -> &str {
+        &self.guest.shell
+    }
+
     /// Keeps the microVM's idle timer fresh while this session is held.
     fn start_keepalive(&self, interval: Duration) {
         let task = super::lifetime::keep_alive(Arc::downgrade(&self.machine()), interval);

@@ -129,6 +129,8 @@ impl TemplateBootstrap {
     async fn publish(self) -> Result<()> {
         let name = self.session.sandbox_name().to_owned();
         let working_directory = self.session.default_working_directory().to_owned();
+        // The guest as the setup left it (it may have installed bash): what every fork starts from.
+        let guest = self.session.probe_guest_again().await?;
         self.progress.report("template", "taking a full snapshot of the bootstrapped template");
         self.host.vms().snapshot(&name, &snapshots::snapshot_name(&self.key)).await?;
         let now = snapshots::now();
@@ -139,7 +141,7 @@ impl TemplateBootstrap {
             image: self.image.clone(),
             image_digest: self.image_digest.clone(),
             working_directory,
-            guest: Some(self.session.probed_guest().clone()),
+            guest: Some(guest),
             created_at: now,
             last_used_at: now,
         })?;

@@ -123,6 +123,29 @@ async fn a_fork_takes_its_guest_from_the_template_record_and_probes_only_when_th
     assert_eq!(second.probed_guest(), first.probed_guest());
 }
 
+/// A setup that installs bash, as `apk add bash` would.
+struct InstallBash;
+
+impl FirstCreate for InstallBash {
+    fn run(&self, session: Arc<Session>) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(async move { session.run_step("install bash", &Default::default()).await.map(drop) })
+    }
+}
+
+#[tokio::test]
+async fn what_the_setup_and_the_pre_commands_install_is_what_forks_and_sessions_see() {
+    let world = World::new();
+    let provider = world.provider(json!({ "image": "alpine-nobash" }));
+    let fork = provider.create_session(Some("a"), Some("id"), Some(&InstallBash), &Cancel::never()).await.unwrap();
+    assert!(fork.forked_from_template());
+    assert_eq!(fork.shell(), "/bin/bash", "the template's record holds the guest as its setup left it");
+    let pre = world.provider(json!({ "image": "alpine-nobash", "bootstrapPreCommands": ["install bash"] }));
+    let cold = pre.create_session(Some("b"), None, None, &Cancel::never()).await.unwrap();
+    assert_eq!(cold.shell(), "/bin/bash", "asked again after the pre-commands");
+    let plain = world.provider(json!({ "image": "alpine-nobash" }));
+    assert_eq!(plain.create_session(Some("c"), None, None, &Cancel::never()).await.unwrap().shell(), "/bin/sh");
+}
+
 #[tokio::test]
 async fn a_failed_setup_publishes_no_template_and_leaves_no_microvm() {
     let world = World::new();
@@ -247,23 +270,25 @@ async fn resume_reattaches_a_running_session_starts_a_stopped_one_and_refuses_a_
 }
 
 #[tokio::test]
-async fn a_resume_takes_the_guest_from_the_session_record_and_probes_only_when_the_record_lacks_it() {
+async fn a_reattach_takes_the_guest_from_the_session_record_and_a_restart_or_an_old_record_asks_the_guest() {
     let world = World::new();
     let provider = world.provider(json!({ "image": "alpine", "workdir": "/app" }));
     let created = provider.create_session(Some("a"), None, None, &Cancel::never()).await.unwrap();
     let name = created.sandbox_name().to_owned();
-    assert_eq!(world.vms.vm(&name).unwrap().probes, 1, "the boot probes once");
+    let probes = || world.vms.vm(&name).unwrap().probes;
+    assert_eq!(probes(), 1, "the boot probes once");
     let running = provider.resume_session("a", &Cancel::never()).await.unwrap();
+    assert_eq!(probes(), 1, "a reattach takes the record's");
+    assert_eq!(running.probed_guest(), created.probed_guest());
     created.stop().await.unwrap();
     let restarted = provider.resume_session("a", &Cancel::never()).await.unwrap();
-    assert_eq!(world.vms.vm(&name).unwrap().probes, 1, "neither a reattach nor a restart probes again");
-    assert_eq!(running.probed_guest(), created.probed_guest());
+    assert_eq!(probes(), 2, "a restarted guest is asked (its working directory is made again)");
     assert_eq!(restarted.default_working_directory(), "/app");
-    // A record written before records kept the guest: the resume asks the guest.
+    // A record written before records kept the guest: a reattach asks the guest.
     let record = SessionRecord { guest: None, ..SessionRecord::load(&world.root, &name).unwrap() };
     record.save(&world.root).unwrap();
     let asked = provider.resume_session("a", &Cancel::never()).await.unwrap();
-    assert_eq!(world.vms.vm(&name).unwrap().probes, 2);
+    assert_eq!(probes(), 3);
     assert_eq!(asked.probed_guest(), created.probed_guest());
 }
 
@@ -303,7 +328,7 @@ async fn a_warm_pool_hands_a_ready_member_to_the_next_create_and_refills() {
 }
 
 #[tokio::test]
-async fn warm_pool_members_fork_the_identitys_template_and_boot_cold_once_it_is_gone() {
+async fn warm_pool_members_fork_the_identitys_template_and_one_made_while_it_was_gone_is_not_handed_over() {
     let world = World::new();
     let provider = world.provider(json!({ "image": "alpine", "warmPool": { "size": 1 } }));
     let setup = Setup::default();
@@ -321,12 +346,15 @@ async fn warm_pool_members_fork_the_identitys_template_and_boot_cold_once_it_is_
     let key = store.all().pop().unwrap().key;
     let b = provider.create_session(Some("b"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
     assert!(b.forked_from_template());
-    // Pruned while the pool refills: the next member cannot fork, and the create that takes it runs the setup.
+    // Pruned while the pool refills: the next member cannot fork and boots cold.
     store.remove(&key);
-    assert!(ready_member().await.root.starts_with("image:"), "a member of a template gone boots cold");
+    let cold = ready_member().await;
+    assert!(cold.root.starts_with("image:"), "a member of a template gone boots cold");
+    // The next create bootstraps the template again and forks it; the cold member is not handed over.
     let c = provider.create_session(Some("c"), Some("id"), Some(&setup), &Cancel::never()).await.unwrap();
-    assert!(!c.forked_from_template());
-    assert_eq!(setup.runs.load(Ordering::SeqCst), 2, "the template's bootstrap and the cold member's own");
+    assert!(c.forked_from_template());
+    assert_eq!(setup.runs.load(Ordering::SeqCst), 2, "two bootstraps, no setup in a cold member");
+    assert!(store.get(&key).is_some(), "the template is there again");
     provider.close().await;
 }
 

@@ -28,6 +28,8 @@ pub struct FakeVm {
     pub workspace: Option<std::path::PathBuf>,
     /// Guest probes run in it (as the session's user).
     pub probes: usize,
+    /// Whether its guest has bash: images named `*nobash*` lack it until a command installs it.
+    pub bash: bool,
 }
 
 #[derive(Default)]
@@ -127,7 +129,14 @@ impl Vms for FakeVms {
                 let workspace = spec.workspace.map(std::path::Path::to_path_buf);
                 state.vms.insert(
                     spec.name.to_owned(),
-                    FakeVm { running, root, detached: spec.detached, workspace, probes: 0 },
+                    FakeVm {
+                        running,
+                        bash: !root.contains("nobash"),
+                        root,
+                        detached: spec.detached,
+                        workspace,
+                        probes: 0,
+                    },
                 );
                 if running {
                     let listeners = spec
@@ -233,11 +242,15 @@ impl Machine for FakeMachine {
                 state.calls.push(format!("probe-as-root {} {script}", self.name));
                 return Ok(Output::default());
             }
-            if let Some(vm) = self.state.lock().unwrap().vms.get_mut(&self.name) {
-                vm.probes += 1;
-            }
+            let bash = match self.state.lock().unwrap().vms.get_mut(&self.name) {
+                Some(vm) => {
+                    vm.probes += 1;
+                    vm.bash
+                }
+                None => true,
+            };
             let workdir = env.get("W").filter(|w| !w.is_empty()).map_or("/root", String::as_str);
-            let fields = [workdir, "/root", "/usr/bin:/bin", "C.UTF-8", "0", "/bin/bash", "0"];
+            let fields = [workdir, "/root", "/usr/bin:/bin", "C.UTF-8", "0", if bash { "/bin/bash" } else { "" }, "0"];
             Ok(Output { exit_code: 0, stdout: fields.join("\0").into_bytes(), stderr: Vec::new() })
         })
     }
@@ -253,6 +266,11 @@ impl Machine for FakeMachine {
         Box::pin(async move {
             let mut state = self.state.lock().unwrap();
             state.calls.push(format!("run{} {} {command}", if as_root { "-as-root" } else { "" }, self.name));
+            if command.contains("install bash")
+                && let Some(vm) = state.vms.get_mut(&self.name)
+            {
+                vm.bash = true;
+            }
             let fails = state.failing_commands.iter().any(|c| command.contains(c.as_str()));
             Ok(Output { exit_code: i32::from(fails), stdout: Vec::new(), stderr: b"it failed".to_vec() })
         })
