@@ -71,9 +71,11 @@ INSTALLED_BUDGET=160
 # a fat-LTO build of our two crates takes minutes.
 release_cache="${CARGO_TARGET_DIR:-target}/release-addons"
 build_release() {
-  local key
-  key=$( (git ls-files -co --exclude-standard -z Cargo.toml Cargo.lock crates | xargs -0 sha256sum
-    rustc -vV; npx napi --version) | sha256sum | cut -c1-16) || return 1
+  local sources toolchain key
+  sources=$(git ls-files -co --exclude-standard -z Cargo.toml Cargo.lock crates | xargs -0 sha256sum) || return 1
+  toolchain=$(rustc -vV && npx napi --version && node -p 'JSON.stringify(require("./package.json").napi)' &&
+    echo "RUSTFLAGS=${RUSTFLAGS:-}") || return 1
+  key=$(printf '%s\n%s\n' "$sources" "$toolchain" | sha256sum | cut -c1-16)
   addon="$release_cache/$key/ai-sdk-microsandbox.$platform.node"
   if [ -f "$addon" ]; then
     echo "release addon for source $key: cached"

@@ -9,7 +9,8 @@
 // One file, so all share one test VM, and the app's sessions fork from the Claude Code template.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -442,6 +443,7 @@ describe('Codex in a microVM through HarnessAgent', () => {
   it('C3. detach in one process, resume in another: the same bridge continues the thread', { timeout: 1_200_000 }, async () => {
     const sessionId = `codex-detached-${randomUUID().slice(0, 8)}`;
     const child = join(import.meta.dirname, '../fixtures/codex/codex-agent.mjs');
+    stopped.add(sessionId); // the child's session, removed at the end if anything below fails
     const t0 = Date.now();
     const { stdout } = await run(
       process.execPath,
@@ -463,6 +465,7 @@ describe('Codex in a microVM through HarnessAgent', () => {
     const before = openai.agentRequests().length;
     const resumed = await codex.agent.createSession({ sessionId, resumeFrom: fromChild.state });
     live.add(resumed);
+    stopped.delete(sessionId);
     const sandbox = codexSandboxOf(resumed) as MicrosandboxSession;
     try {
       expect(sandbox.id).toBe(fromChild.name);
@@ -499,7 +502,13 @@ describe('The useChat example (examples/next-chat) in a real browser', () => {
     // A file: the host CA bundle in the settings is more than an environment variable may hold.
     const settingsFile = join(chatData, 'microsandbox-settings.json');
     writeFileSync(settingsFile, JSON.stringify({ image: harnessImage(), ...settings }), { mode: 0o600 });
-    const port = 3000 + Math.floor(Math.random() * 900);
+    // A free port: the one the OS gives a listener, closed again.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
     server = spawn(join(app, 'node_modules/.bin/next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
       cwd: app,
       env: {
@@ -526,6 +535,7 @@ describe('The useChat example (examples/next-chat) in a real browser', () => {
 
   afterAll(async () => {
     server?.kill('SIGTERM');
+    rmSync(chatData, { recursive: true, force: true });
     // The chats' microVMs: resumed by id and removed.
     for (const id of chatIds) await provider.resumeSession({ sessionId: id }).then((s) => s.destroy()).catch(() => {});
   });
@@ -574,6 +584,7 @@ describe('The useChat example (examples/next-chat) in a real browser', () => {
       // The server saves the turn when its stream ends.
       const saved = join(chatData, `${chatId}.json`);
       for (let i = 0; !existsSync(saved) && i < 120; i++) await new Promise((r) => setTimeout(r, 500));
+      expect(existsSync(saved), 'the app did not save the chat after its turn').toBe(true);
       await page.reload();
       expect(new URL(page.url()).searchParams.get('id')).toBe(chatId);
       const restored = await page.$$eval('[data-testid=message-assistant]', (els) => els.map((e) => e.textContent));
