@@ -4,9 +4,9 @@
 // `create <file> containing <word>`). Prints the URL.
 // Usage: node examples/next-chat/demo.mjs <image> [port]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const [image, port = '3000'] = process.argv.slice(2);
@@ -34,7 +34,13 @@ writeFileSync(settingsFile, JSON.stringify(settings), { mode: 0o600 });
 env.MICROSANDBOX_SETTINGS_FILE = settingsFile;
 env.CLAUDE_CODE_SETTINGS = JSON.stringify({ startupTimeoutMs: 300_000 });
 const app = fileURLToPath(new URL('.', import.meta.url));
-const server = spawn(`${app}node_modules/.bin/next`, ['start', '-p', port, '-H', '0.0.0.0'], { cwd: app, env, stdio: 'inherit' });
+// The loopback only: the page drives an agent. Inside the QEMU test VM (where KVM cannot boot
+// microVMs) the host reaches it through the VM's forwarded port, so it listens on the VM's interfaces.
+const host = process.env.AI_SDK_MICROSANDBOX_VMHOST === '1' ? '0.0.0.0' : '127.0.0.1';
+const server = spawn(`${app}node_modules/.bin/next`, ['start', '-p', port, '-H', host], { cwd: app, env, stdio: 'inherit' });
 console.log(`open http://localhost:${port} (the first message of the first chat bootstraps the agent's template: minutes)`);
 process.on('SIGINT', () => server.kill('SIGINT'));
-server.on('exit', (code) => process.exit(code ?? 0));
+server.on('exit', (code) => {
+  rmSync(dirname(settingsFile), { recursive: true, force: true });
+  process.exit(code ?? 0);
+});

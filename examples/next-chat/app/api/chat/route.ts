@@ -21,10 +21,14 @@ export async function POST(req: Request) {
   const session = saved?.state
     ? await agent.createSession({ sessionId: id, resumeFrom: saved.state as never })
     : await agent.createSession({ sessionId: id });
-  const result = await agent.stream({ session, prompt });
-  return result.toUIMessageStreamResponse({
-    originalMessages: messages,
-    // The microVM keeps running between turns; the next one (maybe after a reload) reattaches.
-    onFinish: async ({ messages }) => saveChat(id, { messages, state: await session.detach() }),
-  });
+  // The microVM keeps running between turns; the next one (maybe after a reload) reattaches. A turn
+  // that fails still saves the session's state, so the chat can go on.
+  const detach = async (uiMessages: UIMessage[]) => saveChat(id, { messages: uiMessages, state: await session.detach() });
+  try {
+    const result = await agent.stream({ session, prompt });
+    return result.toUIMessageStreamResponse({ originalMessages: messages, onFinish: ({ messages }) => detach(messages) });
+  } catch (err) {
+    await detach(saved?.messages ?? []);
+    throw err;
+  }
 }
