@@ -150,7 +150,9 @@ describe('source', () => {
     const identity = `source-${randomUUID()}`;
     let setups = 0;
     const onFirstCreate = async () => void (setups += 1);
-    const provider = (source: object) => createMicrosandbox({ image: harnessImage(), allowHostPorts: [gitPort, httpPort], source });
+    // A working directory of its own: the harness image's /workspace holds the Codex bridge's install.
+    const provider = (source: object) =>
+      createMicrosandbox({ image: harnessImage(), workdir: '/src', allowHostPorts: [gitPort, httpPort], source });
     const url = `git://host.microsandbox.internal:${gitPort}/repo`;
     try {
       await new Promise((r) => setTimeout(r, 500)); // git daemon binds its port
